@@ -1,0 +1,136 @@
+"""tfprov command line: ``tfprov plan`` and ``tfprov matrix``.
+
+    tfprov plan --profile FILE [--profile FILE ...] [--spec FILE.yml | --tensorflow X
+                --gpu auto|require|off ...] [--json]
+    tfprov matrix [--tensorflow X | --cuda X | --gpu NAME] [--json]
+
+Exit status: 0 when every host has a plan, 1 when some host was refused, 2 on bad input
+(a profile or spec that does not validate: the message names the file and the field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from . import __version__
+from .catalog import CatalogError, load_catalog
+from .plan import Plan
+from .profile import HostProfile
+from .report import matrix_for_cuda, matrix_for_gpu, matrix_for_tensorflow, render_plan
+from .resolver import resolve
+from .spec import SPEC_KEYS, SpecError, StackSpec, format_errors, load_spec_file, spec_from_mapping
+from .wheelhouse_index import WheelhouseError, list_wheelhouse
+
+
+class InputError(Exception):
+    pass
+
+
+def load_profile(path: str) -> HostProfile:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read profile: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON: {exc}") from None
+    try:
+        return HostProfile.model_validate(data)
+    except ValidationError as exc:
+        where = f"{path} (host {data.get('hostname', '?')!r})" if isinstance(data, dict) else path
+        raise InputError(format_errors(exc, where)) from None
+
+
+def _spec_from_args(args) -> StackSpec:
+    flags = {k: getattr(args, k) for k in SPEC_KEYS if getattr(args, k, None) is not None}
+    if args.spec:
+        base = load_spec_file(args.spec)
+        if flags:
+            return spec_from_mapping({**base.model_dump(exclude_unset=True), **flags},
+                                     f"{args.spec} + command-line flags")
+        return base
+    return spec_from_mapping(flags, "command-line flags")
+
+
+def cmd_plan(args) -> int:
+    # Validate every input before planning anything.
+    profiles = [load_profile(p) for p in args.profile]
+    spec = _spec_from_args(args)
+    wheels = list_wheelhouse(spec.wheelhouse) if spec.wheelhouse else []
+    catalog = load_catalog()
+    plans: list[Plan] = [resolve(p, spec, catalog, wheels) for p in profiles]
+    if args.json:
+        json.dump([p.model_dump(mode="json") for p in plans], sys.stdout, indent=2,
+                  ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        for prof, plan in zip(profiles, plans, strict=True):
+            sys.stdout.write(render_plan(prof, plan))
+            sys.stdout.write("\n")
+    return 0 if all(p.ok for p in plans) else 1
+
+
+def cmd_matrix(args) -> int:
+    catalog = load_catalog()
+    if args.cuda:
+        out = matrix_for_cuda(catalog, args.cuda)
+    elif args.gpu:
+        out = matrix_for_gpu(catalog, args.gpu)
+    else:
+        out = matrix_for_tensorflow(catalog, args.tensorflow or "latest")
+    if args.json:
+        json.dump(out["data"], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(out["text"])
+    return 0 if out["data"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="tfprov", description=__doc__.split("\n")[0])
+    ap.add_argument("--version", action="version", version=f"tfprov {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plan", help="plan the TensorFlow stack for hosts described by profiles")
+    p.add_argument("--profile", action="extend", nargs="+", required=True, metavar="FILE",
+                   help="host profile JSON files (repeatable; a shell glob works)")
+    p.add_argument("--spec", metavar="FILE.yml", help="stack spec YAML")
+    p.add_argument("--tensorflow", help='"2.15", ">=2.10,<2.13", "2.15.1" or "latest"')
+    p.add_argument("--gpu", choices=["auto", "require", "off"])
+    p.add_argument("--python", help='Python minor version, e.g. "3.11"')
+    p.add_argument("--env-manager", dest="env_manager", choices=["auto", "conda", "venv"])
+    p.add_argument("--env-name", dest="env_name")
+    p.add_argument("--driver", help="auto, keep or a branch number such as 535")
+    p.add_argument("--cuda-source", dest="cuda_source",
+                   choices=["auto", "pip", "conda", "system"])
+    p.add_argument("--allow-community-builds", dest="allow_community_builds",
+                   action="store_const", const=True, default=None)
+    p.add_argument("--wheelhouse", help="directory or URL of a lab wheelhouse")
+    p.add_argument("--json", action="store_true", help="print the plans as JSON")
+    p.set_defaults(func=cmd_plan)
+
+    q = sub.add_parser("matrix", help="query the compatibility catalog")
+    g = q.add_mutually_exclusive_group()
+    g.add_argument("--tensorflow", help="what a TF version needs (default: every release)")
+    g.add_argument("--cuda", help="what a CUDA version needs and can target")
+    g.add_argument("--gpu", help="what a GPU (any printed form of its name) can run")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_matrix)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, SpecError, CatalogError, WheelhouseError) as exc:
+        print(f"tfprov: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

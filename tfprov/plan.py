@@ -1,0 +1,72 @@
+"""The plan: what the resolver decided for one host, and why.
+
+``Plan.model_dump(mode="json")`` is the stable JSON form printed by ``tfprov plan --json``
+(one object per host; see docs/formats.md).  Every component carries its ``action``
+(keep / install / upgrade / none), version, source and a one-line ``reason``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Action = Literal["keep", "install", "upgrade", "none"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Component(_Out):
+    action: Action
+    version: str | None = None
+    source: str | None = None
+    reason: str = ""
+
+
+class DriverChoice(_Out):
+    action: Action
+    version: str | None = None  # the installed driver that is kept
+    min_version: str | None = None  # the driver the plan needs at least
+    branch: int | None = None  # the branch to install, when installing
+    source: str | None = None
+    reason: str = ""
+
+
+class TensorflowChoice(_Out):
+    version: str
+    package: str  # what to install: 'tensorflow[and-cuda]', 'tensorflow-cpu', ...
+    variant: Literal["gpu", "cpu"]
+    source: str  # 'pypi', 'conda:anaconda', 'community:fo40225', 'wheelhouse'
+    requirement: str  # the pip/conda requirement or wheel to install
+    url: str | None = None  # where the wheel comes from, for community/wheelhouse builds
+    reason: str = ""
+
+
+class EnvChoice(_Out):
+    action: Action
+    manager: Literal["conda", "venv"]
+    name: str
+    reason: str = ""
+
+
+class Alternative(_Out):
+    tensorflow: str
+    variant: Literal["gpu", "cpu"]
+    summary: str
+
+
+class Plan(_Out):
+    host: str
+    ok: bool
+    tensorflow: TensorflowChoice | None = None
+    python: Component | None = None
+    cuda: Component | None = None
+    cudnn: Component | None = None
+    driver: DriverChoice | None = None
+    env_manager: EnvChoice | None = None
+    reasons: list[str] = []
+    warnings: list[str] = []
+    error: str | None = None
+    alternatives: list[Alternative] = []

@@ -1,0 +1,155 @@
+"""The host profile: everything tfprov knows about one host, as the probe reports it.
+
+JSON form (``tfprov plan --profile FILE`` reads it; ``docs/formats.md`` documents it)::
+
+    {"hostname": "lab-pc-07",
+     "os": {"family": "linux", "distro": "ubuntu", "version": "22.04", "arch": "x86_64",
+            "wsl": false},
+     "cpu": {"vendor": "GenuineIntel", "model": "Intel(R) Core(TM) i7-8700", "flags": ["avx", ...]},
+     "gpus": [{"name": "NVIDIA GeForce RTX 4090", "compute_capability": "8.9",
+               "memory_mib": 24564}],
+     "nvidia_driver": "550.54.14",
+     "cuda_toolkits": [{"version": "12.4.1", "path": "/usr/local/cuda-12.4"}],
+     "cudnn": {"version": "8.9.7", "path": "/usr/include"},
+     "pythons": [{"version": "3.10.12", "path": "/usr/bin/python3"}],
+     "conda": {"version": "24.1.2", "prefix": "/opt/miniforge3", "envs": ["base"]}}
+
+A list entry may also be a bare version string (``"3.10.12"``); ``compute_capability``,
+``nvidia_driver``, ``cudnn`` and ``conda`` may be null.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .versions import V, cc_tuple
+
+_ARCH_ALIASES = {
+    "amd64": "x86_64",
+    "x64": "x86_64",
+    "x86-64": "x86_64",
+    "arm64": "aarch64",
+    "armv8": "aarch64",
+    "ppc64el": "ppc64le",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_version(v: str | None) -> str | None:
+    if v is not None:
+        V(v)
+    return v
+
+
+def _coerce_versioned(v):
+    """Accept a bare version string where an object with ``version`` is expected."""
+    if isinstance(v, (str, int, float)):
+        return {"version": str(v)}
+    return v
+
+
+class OSInfo(_Model):
+    family: Literal["linux", "windows", "darwin"]
+    distro: str | None = None
+    version: str | None = None
+    arch: str = "x86_64"
+    wsl: bool = False
+
+    @field_validator("family", mode="before")
+    @classmethod
+    def _family(cls, v):
+        return v.lower() if isinstance(v, str) else v
+
+    @field_validator("arch")
+    @classmethod
+    def _arch(cls, v: str) -> str:
+        v = v.strip().lower()
+        return _ARCH_ALIASES.get(v, v)
+
+
+class CPUInfo(_Model):
+    vendor: str | None = None
+    model: str | None = None
+    flags: list[str] = []
+
+    @field_validator("flags")
+    @classmethod
+    def _flags(cls, v: list[str]) -> list[str]:
+        return sorted({f.strip().lower() for f in v if f.strip()})
+
+
+class GPUInfo(_Model):
+    name: str
+    compute_capability: str | None = None
+    memory_mib: int | None = None
+    pci_device_id: str | None = None
+
+    @field_validator("compute_capability")
+    @classmethod
+    def _cc(cls, v):
+        if v is not None:
+            cc_tuple(v)
+        return v
+
+
+class Versioned(_Model):
+    version: str
+    path: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        return _check_version(v)
+
+
+class CondaInfo(_Model):
+    version: str | None = None
+    prefix: str | None = None
+    envs: list[str] = []
+
+
+class HostProfile(_Model):
+    hostname: str
+    notes: str | None = None  # free text, e.g. where an example machine is described
+    os: OSInfo
+    cpu: CPUInfo = Field(default_factory=CPUInfo)
+    gpus: list[GPUInfo] = []
+    nvidia_driver: str | None = None
+    cuda_toolkits: list[Versioned] = []
+    cudnn: Versioned | None = None
+    pythons: list[Versioned] = []
+    conda: CondaInfo | None = None
+
+    @field_validator("cuda_toolkits", "pythons", mode="before")
+    @classmethod
+    def _lists(cls, v):
+        return [_coerce_versioned(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("cudnn", mode="before")
+    @classmethod
+    def _one(cls, v):
+        return _coerce_versioned(v) if v is not None else v
+
+    @field_validator("nvidia_driver")
+    @classmethod
+    def _driver(cls, v):
+        return _check_version(v)
+
+    @property
+    def platform(self) -> str:
+        """The wheel platform key: linux_x86_64, linux_aarch64, windows, macos_x86_64, ..."""
+        if self.os.family == "windows":
+            return "windows"
+        if self.os.family == "darwin":
+            return "macos_arm64" if self.os.arch == "aarch64" else "macos_x86_64"
+        return f"linux_{self.os.arch}"
+
+    @property
+    def os_short(self) -> str:
+        """'linux' or 'windows' for the driver/CUDA tables (WSL uses the Windows driver)."""
+        return "windows" if self.os.family == "windows" or self.os.wsl else "linux"

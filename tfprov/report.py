@@ -1,0 +1,159 @@
+"""Human-readable output: plans as tables with reasons, and catalog queries (matrix)."""
+
+from __future__ import annotations
+
+from .catalog import Catalog, runnable
+from .plan import Plan
+from .profile import HostProfile
+from .spec import StackSpec
+from .versions import V, minor_of
+
+
+def _host_line(p: HostProfile) -> str:
+    os_ = " ".join(x for x in (p.os.distro or p.os.family, p.os.version, p.os.arch) if x)
+    if p.os.wsl:
+        os_ += " (WSL)"
+    gpus = ", ".join(
+        g.name + (f" CC {g.compute_capability}" if g.compute_capability else "") for g in p.gpus
+    ) or "no NVIDIA GPU"
+    drv = f"driver {p.nvidia_driver}" if p.nvidia_driver else "no driver"
+    return f"{os_}; {gpus}; {drv}"
+
+
+def render_plan(profile: HostProfile, plan: Plan) -> str:
+    out = [f"== {plan.host}: {_host_line(profile)}"]
+    if not plan.ok:
+        out.append(f"  REFUSED: {plan.error}")
+        if plan.alternatives:
+            out.append("  alternatives:")
+            out += [f"    - {a.summary}" for a in plan.alternatives]
+        out += [f"  ! {w}" for w in plan.warnings]
+        return "\n".join(out) + "\n"
+    tf = plan.tensorflow
+    rows = [
+        ("TensorFlow", f"{tf.version} {tf.variant.upper()}", "install", tf.requirement, tf.source),
+        ("Python", plan.python.version or "-", plan.python.action, plan.python.source or "", ""),
+    ]
+    for label, c in (("CUDA", plan.cuda), ("cuDNN", plan.cudnn)):
+        rows.append((label, c.version or "-", c.action, c.source or "", c.reason))
+    d = plan.driver
+    dv = d.version or "-"
+    if d.action in ("install", "upgrade"):
+        dv = f"branch {d.branch}" + (f" (≥ {d.min_version})" if d.min_version else "")
+    elif d.min_version:
+        dv = f"{d.version} (≥ {d.min_version})"
+    rows.append(("driver", dv, d.action, d.source or "", d.reason))
+    e = plan.env_manager
+    rows.append(("env", f"{e.manager} '{e.name}'", e.action, "", e.reason))
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    w2 = max(len(r[2]) for r in rows)
+    for r in rows:
+        out.append(f"  {r[0]:<{w0}}  {r[1]:<{w1}}  {r[2]:<{w2}}  {r[3]}".rstrip())
+    out.append("  why:")
+    out += [f"    - {r}" for r in plan.reasons]
+    out += [f"  ! {w}" for w in plan.warnings]
+    return "\n".join(out) + "\n"
+
+
+# --- matrix ---------------------------------------------------------------------------------
+
+
+def matrix_for_tensorflow(cat: Catalog, wanted: str) -> dict:
+    spec = StackSpec(tensorflow=wanted)
+    data = []
+    for r in cat.releases:
+        if not (spec.matches(r.version) or (wanted[0].isdigit() and minor_of(wanted) == r.minor)):
+            continue
+        lg, wg = r.gpu.get("linux_gpu"), r.gpu.get("windows_gpu")
+        data.append({
+            "version": r.version,
+            "needs_avx": r.needs_avx,
+            "python": {k: list(v.pythons) for k, v in r.cpu_packages.items()},
+            "cpu_package": {k: v.name for k, v in r.cpu_packages.items()},
+            "gpu_package": {k: v.name for k, v in r.gpu_packages.items()},
+            "linux_gpu": {"cuda": lg.cuda, "cudnn": lg.cudnn} if lg else None,
+            "windows_gpu": {"cuda": wg.cuda, "cudnn": wg.cudnn}
+            if wg and V(r.minor) <= V(cat.rules.windows_native_gpu_until.value) else None,
+            "gpu_targets": list(r.targets),
+            "documented_min_cc": r.documented_min_cc,
+            "and_cuda": bool(r.and_cuda),
+        })
+    lines = []
+    for d in data:
+        lg = d["linux_gpu"]
+        wg = d["windows_gpu"]
+        pys = d["python"].get("linux_x86_64") or next(iter(d["python"].values()), [])
+        lines.append(
+            f"TF {d['version']:<8} python {_span(pys):<10} "
+            f"linux GPU: {('CUDA ' + lg['cuda'] + ' cuDNN ' + lg['cudnn']) if lg else '-':<22} "
+            f"windows GPU: {('CUDA ' + wg['cuda'] + ' cuDNN ' + wg['cudnn']) if wg else '-':<22} "
+            f"AVX: {'yes' if d['needs_avx'] else 'no':<3} "
+            f"targets: {','.join(d['gpu_targets']) or (d['documented_min_cc'] or '-')}"
+        )
+    if not data:
+        lines.append(f"no TensorFlow release matches {wanted!r}")
+    return {"data": data, "text": "\n".join(lines) + "\n"}
+
+
+def _span(pys) -> str:
+    pys = list(pys)
+    return f"{pys[0]}-{pys[-1]}" if len(pys) > 1 else (pys[0] if pys else "-")
+
+
+def matrix_for_cuda(cat: Catalog, cuda: str) -> dict:
+    mi = minor_of(cuda)
+    rows = [t for t in cat.cuda.toolkits if minor_of(t.version) == mi]
+    cc = cat.cuda_cc_range(mi)
+    mc = cat.minor_compat(V(mi).major)
+    tfs = [r.version for r in cat.releases
+           if any(minor_of(b.cuda) == mi for b in r.gpu.values())]
+    data = {
+        "cuda": mi,
+        "releases": [{"release": t.release, "version": t.version, "linux": t.linux,
+                      "windows": t.windows} for t in rows],
+        "minor_version_compatibility": mc.model_dump(exclude={"source", "note"}) if mc else None,
+        "compute_capability": {"min": cc.min, "max": cc.max} if cc else None,
+        "tensorflow": tfs,
+    } if rows else {}
+    if not rows:
+        return {"data": {}, "text": f"no CUDA {cuda} in the catalog\n"}
+    lines = [f"CUDA {mi}"]
+    lines += [f"  {t.release:<45} driver ≥ linux {t.linux or '-':<12} windows {t.windows or '-'}"
+              for t in rows]
+    if mc:
+        lines.append(f"  minor version compatibility ({mc.major}.x): linux ≥ {mc.linux}, "
+                     f"windows ≥ {mc.windows}")
+    if cc:
+        lines.append(f"  compute capability {cc.min} … {cc.max}")
+    lines.append(f"  TensorFlow built with it: {', '.join(tfs) or '-'}")
+    return {"data": data, "text": "\n".join(lines) + "\n"}
+
+
+def matrix_for_gpu(cat: Catalog, name: str) -> dict:
+    g = cat.gpu(name)
+    if g is None:
+        return {"data": {}, "text": f"GPU {name!r} is not in the catalog\n"}
+    arch = cat.architectures[g.arch]
+    last = cat.branch(arch.last_branch) if arch.last_branch else None
+    runs = []
+    for r in cat.releases:
+        if "linux_gpu" not in r.gpu:
+            continue
+        how = runnable(g.cc, r.targets) if r.targets else (
+            "sass" if r.documented_min_cc and V(g.cc) >= V(r.documented_min_cc) else None)
+        if how:
+            runs.append({"tensorflow": r.version, "how": how, "cuda": r.gpu["linux_gpu"].cuda})
+    data = {
+        "name": g.name, "compute_capability": g.cc, "architecture": g.arch,
+        "driver_branches": {"first": arch.first_branch, "last": arch.last_branch,
+                            "last_version": last.latest if last else None},
+        "tensorflow_gpu": runs,
+    }
+    lines = [f"{g.name}: {g.arch}, compute capability {g.cc}",
+             f"  driver branches {arch.first_branch or '?'} … "
+             f"{arch.last_branch or 'current'}" + (f" (newest {last.latest})" if last else ""),
+             "  official TensorFlow GPU builds it can run (Linux):"]
+    lines += [f"    TF {x['tensorflow']:<8} CUDA {x['cuda']:<5} "
+              f"{'native' if x['how'] == 'sass' else 'PTX JIT'}" for x in runs] or ["    none"]
+    return {"data": data, "text": "\n".join(lines) + "\n"}

@@ -1,0 +1,894 @@
+"""resolve(profile, spec) -> Plan: a pure function, no I/O.
+
+For one host it picks the newest TensorFlow release that satisfies the spec and every
+constraint — platform and Python, CPU instruction set (official x86 wheels need AVX from
+1.6 on), GPU compute capability against what the build was compiled for, the driver that
+build's CUDA needs against the newest driver that still supports the GPU's architecture,
+the driver policy, and native-Windows GPU support ending at 2.10 — then decides where
+CUDA/cuDNN come from (pip wheels, conda, or a system toolkit), which Python and which
+environment manager.  A refusal names the chain of constraints that failed and the best
+alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .catalog import X86_PLATFORMS, Catalog, TFRelease, load_catalog, runnable
+from .catalog import models as m
+from .plan import Alternative, Component, DriverChoice, EnvChoice, Plan, TensorflowChoice
+from .profile import HostProfile
+from .spec import StackSpec
+from .versions import V, cc_tuple, minor_of
+from .wheelhouse import WheelhouseWheel
+
+SIMD_LEVELS = ("sse2", "sse3", "sse4.1", "sse4.2", "avx", "avx2", "avx512")
+_FLAG_TO_LEVEL = {
+    "sse2": "sse2",
+    "pni": "sse3",  # /proc/cpuinfo calls SSE3 'pni'
+    "sse3": "sse3",
+    "sse4_1": "sse4.1",
+    "sse4_2": "sse4.2",
+    "avx": "avx",
+    "avx2": "avx2",
+    "avx512f": "avx512",
+}
+_OS_OF_PLATFORM = {
+    "linux_x86_64": "linux",
+    "linux_aarch64": "linux",
+    "linux_ppc64le": "linux",
+    "windows": "windows",
+    "macos_x86_64": "macos",
+    "macos_arm64": "macos",
+}
+_PREFERRED_BRANCH_KINDS = ("production", "long-term", "lts", "legacy")
+
+
+# --- the host, as the resolver needs it --------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GpuView:
+    name: str
+    cc: str | None
+    arch: m.Architecture | None
+    model: m.GpuModel | None
+
+    def label(self) -> str:
+        parts = [p for p in (self.arch.name if self.arch else None,
+                             f"CC {self.cc}" if self.cc else "CC unknown") if p]
+        return f"{self.name} ({', '.join(parts)})"
+
+
+def _labels(gpus) -> str:
+    """'4× Tesla K80 (Kepler, CC 3.7)' rather than the same label four times."""
+    counts: dict[str, int] = {}
+    for g in gpus:
+        counts[g.label()] = counts.get(g.label(), 0) + 1
+    return ", ".join(f"{n}× {lbl}" if n > 1 else lbl for lbl, n in counts.items())
+
+
+@dataclass
+class HostView:
+    profile: HostProfile
+    platform: str
+    os_short: str  # 'linux' | 'windows' (driver/CUDA table column; WSL -> windows)
+    simd: str | None  # best x86 level, None when unknown or not x86
+    flags_known: bool
+    gpus: list[GpuView]
+    pythons: dict[str, str]  # minor -> full version
+    toolkits: set[str]  # CUDA minors installed system-wide
+    cudnn: str | None
+
+    @classmethod
+    def of(cls, p: HostProfile, cat: Catalog) -> HostView:
+        levels = [_FLAG_TO_LEVEL[f] for f in p.cpu.flags if f in _FLAG_TO_LEVEL]
+        simd = max(levels, key=SIMD_LEVELS.index) if levels else None
+        gpus = []
+        for g in p.gpus:
+            model = cat.gpu(g.name)
+            if model is None and g.pci_device_id:
+                model = cat.gpu_by_pci_id(g.pci_device_id)
+            cc = g.compute_capability or (model.cc if model else None)
+            arch = None
+            if model is not None and model.cc == cc:
+                arch = cat.architectures.get(model.arch)
+            elif cc:
+                arch = cat.arch_for_cc(cc)
+            gpus.append(GpuView(name=g.name, cc=cc, arch=arch, model=model))
+        pythons: dict[str, str] = {}
+        for py in p.pythons:
+            mi = minor_of(py.version)
+            if mi not in pythons or V(py.version) > V(pythons[mi]):
+                pythons[mi] = py.version
+        return cls(
+            profile=p,
+            platform=p.platform,
+            os_short=p.os_short,
+            simd=simd,
+            flags_known=bool(p.cpu.flags),
+            gpus=gpus,
+            pythons=pythons,
+            toolkits={minor_of(t.version) for t in p.cuda_toolkits},
+            cudnn=p.cudnn.version if p.cudnn else None,
+        )
+
+    @property
+    def is_x86(self) -> bool:
+        return self.platform in X86_PLATFORMS
+
+    def has_simd(self, level: str) -> bool:
+        if not self.is_x86:
+            return False
+        if self.simd is None:
+            return not self.flags_known  # unknown flags: assume a modern CPU (warned)
+        return SIMD_LEVELS.index(self.simd) >= SIMD_LEVELS.index(level)
+
+
+# --- builds: one way to get a given release onto the host --------------------------------
+
+
+@dataclass(frozen=True)
+class Build:
+    release: TFRelease
+    variant: str  # 'gpu' | 'cpu'
+    origin: str  # 'pypi' | 'conda:<channel>' | 'community:<collection>' | 'wheelhouse'
+    package: str
+    version: str
+    pythons: tuple[str, ...]
+    needs_simd: str | None  # 'avx' for official x86 wheels since 1.6, else the build's level
+    cuda: str | None = None
+    cudnn: str | None = None
+    targets: tuple[str, ...] = ()
+    min_cc: str | None = None
+    url: str | None = None
+    source_url: str | None = None
+    conda_build: m.CondaBuild | None = None
+
+    def describe(self) -> str:
+        where = {"pypi": "official PyPI wheel"}.get(self.origin, self.origin)
+        return f"TF {self.version} {self.variant.upper()} ({self.package}, {where})"
+
+
+class Unmet(Exception):
+    """One constraint that a candidate build does not meet (message: the chain)."""
+
+
+@dataclass
+class Ctx:
+    cat: Catalog
+    host: HostView
+    spec: StackSpec
+    wheelhouse: tuple[WheelhouseWheel, ...]
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- public entry point --------------------------------------------------------------------
+
+
+def resolve(
+    profile: HostProfile,
+    spec: StackSpec,
+    catalog: Catalog | None = None,
+    wheelhouse: tuple[WheelhouseWheel, ...] | list[WheelhouseWheel] = (),
+) -> Plan:
+    """Plan the TensorFlow stack for one host. Pure: same inputs, same plan."""
+    cat = catalog or load_catalog()
+    host = HostView.of(profile, cat)
+    ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse))
+    name = profile.hostname
+
+    candidates = [r for r in cat.releases if spec.matches(r.version) or _minor_match(spec, r)]
+    if not candidates:
+        newest, oldest = cat.releases[0].version, cat.releases[-1].version
+        return _refusal(
+            ctx,
+            name,
+            f"no TensorFlow release matches tensorflow: {spec.tensorflow!r} "
+            f"(the catalog knows {oldest} … {newest})",
+            [],
+        )
+
+    nvidia = [g for g in host.gpus]
+    if spec.gpu == "off":
+        variants = ["cpu"]
+    elif spec.gpu == "require":
+        variants = ["gpu"]
+    else:
+        variants = ["gpu", "cpu"] if nvidia else ["cpu"]
+    if spec.gpu == "require" and not nvidia:
+        return _refusal(
+            ctx, name, "gpu: require, but the host has no NVIDIA GPU", _alternatives(ctx, "cpu")
+        )
+    if not host.flags_known and host.is_x86:
+        ctx.warnings.append("CPU flags unknown: assuming the CPU has AVX")
+
+    first_failure: dict[str, str] = {}
+    for variant in variants:
+        for rel in candidates:
+            for build in _builds(ctx, rel, variant):
+                try:
+                    plan = _plan_build(ctx, build)
+                except Unmet as exc:
+                    first_failure.setdefault(variant, f"{build.describe()}: {exc}")
+                    continue
+                _explain_choice(ctx, plan, build, candidates, variant, first_failure)
+                plan.reasons = ctx.reasons
+                plan.warnings = ctx.warnings
+                return plan
+            if not any(True for _ in _builds(ctx, rel, variant)):
+                first_failure.setdefault(variant, _no_build_reason(ctx, rel, variant))
+
+    error = first_failure.get(variants[0]) or "no build fits"
+    if len(variants) > 1 and variants[1] in first_failure:
+        error += f"; and {first_failure[variants[1]]}"
+    return _refusal(ctx, name, error, _alternatives(ctx, variants[0]))
+
+
+def _minor_match(spec: StackSpec, rel: TFRelease) -> bool:
+    """'2.15.0' asks for a patch of the 2.15 line: plan it with 2.15's facts."""
+    t = spec.tensorflow
+    return t[0].isdigit() and len(V(t).release) == 3 and minor_of(t) == rel.minor
+
+
+def _requested_version(spec: StackSpec, rel: TFRelease, version: str) -> str:
+    t = spec.tensorflow
+    if t[0].isdigit() and len(V(t).release) == 3 and minor_of(t) == rel.minor:
+        return t
+    return version
+
+
+# --- enumerate builds -------------------------------------------------------------------
+
+
+def _builds(ctx: Ctx, rel: TFRelease, variant: str):
+    """Ways to install ``rel``/``variant`` here, best first: official wheels, official conda
+    builds, then (if allowed) a lab wheelhouse and community builds."""
+    host, cat, spec = ctx.host, ctx.cat, ctx.spec
+    plat = host.platform
+    pkgs = rel.gpu_packages if variant == "gpu" else rel.cpu_packages
+    pkg = pkgs.get(plat)
+    gpu_build = _gpu_build_facts(ctx, rel) if variant == "gpu" else None
+    official_simd = "avx" if (rel.needs_avx and host.is_x86) else None
+    if pkg is not None and (variant == "cpu" or gpu_build is not None):
+        yield Build(
+            release=rel,
+            variant=variant,
+            origin="pypi",
+            package=pkg.name,
+            version=_requested_version(spec, rel, pkg.version),
+            pythons=pkg.pythons,
+            needs_simd=official_simd,
+            cuda=gpu_build.cuda if gpu_build else None,
+            cudnn=gpu_build.cudnn if gpu_build else None,
+            targets=rel.targets,
+            min_cc=rel.documented_min_cc,
+            source_url=pkg.source,
+        )
+    os_name = _OS_OF_PLATFORM.get(plat)
+    conda_plat = {"linux_x86_64": "linux-64", "windows": "win-64"}.get(plat)
+    if conda_plat and spec.env_manager != "venv" and spec.cuda_source in ("auto", "conda"):
+        for cb in cat.builds.conda:
+            if (
+                cb.variant == variant
+                and minor_of(cb.version) == rel.minor
+                and conda_plat in (cb.platforms or ["linux-64"])
+                and cb.channel in ("anaconda", "defaults", "conda-forge")
+            ):
+                cuda = cb.cudatoolkit or cb.cuda
+                if variant == "gpu" and not cuda:
+                    continue
+                simd = official_simd
+                for suffix, level in (("-sse3", "sse3"), ("-avx2", "avx2")):
+                    if cb.package.endswith(suffix) and host.is_x86:
+                        simd = level
+                yield Build(
+                    release=rel,
+                    variant=variant,
+                    origin=f"conda:{cb.channel}",
+                    package=cb.package,
+                    version=cb.version,
+                    pythons=tuple(cb.python) or (pkg.pythons if pkg else ()),
+                    needs_simd=simd,
+                    cuda=cuda,
+                    cudnn=cb.cudnn,
+                    targets=rel.targets,
+                    min_cc=rel.documented_min_cc,
+                    source_url=cat.builds.sources[cb.source].url,
+                    conda_build=cb,
+                )
+    if not spec.allow_community_builds:
+        return
+    for w in ctx.wheelhouse:
+        if w.minor == rel.minor and w.platform == plat and w.variant == variant:
+            yield Build(
+                release=rel,
+                variant=variant,
+                origin="wheelhouse",
+                package=w.project,
+                version=w.version,
+                pythons=(w.python,),
+                needs_simd=w.simd,
+                cuda=w.cuda,
+                cudnn=w.cudnn,
+                targets=rel.targets if variant == "gpu" else (),
+                min_cc=rel.documented_min_cc,
+                url=w.location,
+                source_url=w.location,
+            )
+    for cw in cat.builds.community:
+        if cw.os == os_name and cw.variant == variant and minor_of(cw.version) == rel.minor:
+            yield Build(
+                release=rel,
+                variant=variant,
+                origin=f"community:{cw.collection}",
+                package="tensorflow-gpu" if variant == "gpu" else "tensorflow",
+                version=cw.version,
+                pythons=(cw.python,),
+                needs_simd=cw.simd,
+                cuda=cw.cuda,
+                cudnn=cw.cudnn,
+                targets=tuple(f"sm_{c.replace('.', '')}" for c in cw.compute_capabilities),
+                url=_community_url(cat, cw),
+                source_url=cat.builds.sources[cw.source].url,
+            )
+
+
+def _community_url(cat: Catalog, cw: m.CommunityWheel) -> str | None:
+    if not cw.path:
+        return None
+    base = cat.builds.sources[cw.source].url.rstrip("/")
+    return f"{base}/raw/master/{cw.path}" if "github.com" in base else f"{base}/{cw.path}"
+
+
+def _gpu_build_facts(ctx: Ctx, rel: TFRelease):
+    """The tested CUDA/cuDNN of rel's official GPU build on this platform, or None."""
+    plat = ctx.host.platform
+    if plat == "linux_x86_64":
+        return rel.gpu.get("linux_gpu")
+    if plat == "windows":
+        if V(rel.minor) > V(ctx.cat.rules.windows_native_gpu_until.value):
+            return None
+        return rel.gpu.get("windows_gpu")
+    if plat == "macos_x86_64":
+        return rel.gpu.get("macos_gpu")
+    return None
+
+
+def _no_build_reason(ctx: Ctx, rel: TFRelease, variant: str) -> str:
+    plat = ctx.host.platform
+    until = ctx.cat.rules.windows_native_gpu_until.value
+    if variant == "gpu" and plat == "windows" and V(rel.minor) > V(until):
+        return (
+            f"TF {rel.version} has no GPU build for native Windows (GPU support there ended "
+            f"with {until}); use WSL2 (the Linux build inside WSL) or tensorflow-cpu with "
+            "the DirectML plugin"
+        )
+    if variant == "gpu" and plat not in ("linux_x86_64", "windows"):
+        return f"TF {rel.version} has no official GPU build for {plat}"
+    return f"TF {rel.version} has no official {variant.upper()} build for {plat}"
+
+
+# --- check one build -------------------------------------------------------------------
+
+
+def _plan_build(ctx: Ctx, b: Build) -> Plan:
+    host, spec = ctx.host, ctx.spec
+    reasons: list[str] = []
+    warnings: list[str] = []
+
+    # CPU instruction set
+    if b.needs_simd and host.is_x86 and not host.has_simd(b.needs_simd):
+        have = host.simd or "no SSE/AVX flags"
+        cpu = host.profile.cpu.model or "this CPU"
+        if b.origin == "pypi":
+            raise Unmet(
+                f"official x86 wheels use AVX since TF "
+                f"{ctx.cat.rules.x86_wheels_require_avx_since.value}, but {cpu} has "
+                f"{have} (no AVX: 'Illegal instruction')"
+            )
+        raise Unmet(f"built for {b.needs_simd.upper()}, but {cpu} has only {have}")
+    if b.needs_simd and host.is_x86:
+        reasons.append(f"CPU: {b.needs_simd.upper()} present, as this build needs")
+
+    # Python
+    if not b.pythons:
+        raise Unmet(f"no wheels of TF {b.version} for {host.platform}")
+    if spec.python and spec.python not in b.pythons:
+        raise Unmet(
+            f"supports Python {_py_list(b.pythons)} on {host.platform}, "
+            f"not the requested {spec.python}"
+        )
+
+    cuda = cudnn = None
+    driver: DriverChoice
+    if b.variant == "gpu":
+        used = _check_gpus(ctx, b, reasons, warnings)
+        need, need_why = _driver_need(ctx, b.cuda, jit=any(k == "ptx" for k in used.values()))
+        driver = _choose_driver(ctx, b, need, need_why, [g for g in used], reasons, warnings)
+        cuda, cudnn, cuda_origin = _choose_cuda(ctx, b, reasons)
+    else:
+        cuda_origin = None
+        driver = DriverChoice(
+            action="none",
+            version=host.profile.nvidia_driver,
+            reason="CPU build: no driver needed",
+        )
+
+    env, python = _choose_env(ctx, b, cuda_origin, reasons)
+    tf = _tf_choice(b, cuda_origin)
+    for w in warnings:
+        if w not in ctx.warnings:
+            ctx.warnings.append(w)
+    ctx.reasons = reasons
+    return Plan(
+        host=host.profile.hostname,
+        ok=True,
+        tensorflow=tf,
+        python=python,
+        cuda=cuda
+        or Component(action="none", reason="CPU build: no CUDA needed"),
+        cudnn=cudnn
+        or Component(action="none", reason="CPU build: no cuDNN needed"),
+        driver=driver,
+        env_manager=env,
+    )
+
+
+def _py_list(pys) -> str:
+    pys = list(pys)
+    if len(pys) > 2 and all(
+        cc_tuple(b)[0] == cc_tuple(a)[0] and cc_tuple(b)[1] == cc_tuple(a)[1] + 1
+        for a, b in zip(pys, pys[1:], strict=False)
+    ):
+        return f"{pys[0]}–{pys[-1]}"
+    return ", ".join(pys)
+
+
+def _check_gpus(ctx: Ctx, b: Build, reasons, warnings) -> dict[GpuView, str]:
+    """Which GPUs can run this build, and how ('sass' or 'ptx'). Unmet if none."""
+    used: dict[GpuView, str] = {}
+    problems: dict[str, list[GpuView]] = {}
+    for g in ctx.host.gpus:
+        if g.cc is None:
+            problems.setdefault("compute capability unknown (not in the GPU catalog)", []).append(g)
+            continue
+        if b.targets:
+            how = runnable(g.cc, b.targets)
+            if how is None:
+                problems.setdefault(
+                    f"cannot run it: the build targets {', '.join(b.targets)}", []).append(g)
+                continue
+        elif b.min_cc:
+            if cc_tuple(g.cc) < cc_tuple(b.min_cc):
+                problems.setdefault(
+                    f"is below the documented minimum CC {b.min_cc}", []).append(g)
+                continue
+            how = "sass"
+        else:
+            how = "sass"
+        used[g] = how
+    problem_text = "; ".join(f"{_labels(gs)} {why}" for why, gs in problems.items())
+    if not used:
+        raise Unmet(problem_text or "no usable GPU")
+    for g, how in used.items():
+        if how == "ptx":
+            warnings.append(
+                f"{g.label()}: no native code in TF {b.version}'s build; it runs via PTX "
+                "JIT compilation (slow first start, needs the full driver for its CUDA)"
+            )
+    if problems:
+        warnings.append("GPUs TensorFlow will ignore: " + problem_text)
+    archs = {g.arch.name for g in used if g.arch}
+    if len(ctx.host.gpus) > 1 and len(archs) > 1:
+        warnings.append(
+            "mixed GPU architectures (" + ", ".join(sorted(archs)) + "): the plan fits all of "
+            "them; TensorFlow spreads work across GPUs of unequal speed"
+        )
+    how = "natively" if all(k == "sass" for k in used.values()) else "(partly via PTX JIT)"
+    reasons.append(f"GPU: {_labels(used)} runs {b.describe()} {how}")
+    return used
+
+
+def _driver_need(ctx: Ctx, cuda: str | None, jit: bool) -> tuple[str | None, str]:
+    """The minimum driver for software built with ``cuda`` on this host's OS."""
+    if cuda is None:
+        return None, ""
+    col = ctx.host.os_short
+    ga = ctx.cat.toolkit_ga(cuda)
+    ga_v = getattr(ga, col) if ga else None
+    mc = ctx.cat.minor_compat(V(cuda).major)
+    mc_v = getattr(mc, col) if mc else None
+    if mc_v and not jit and (ga_v is None or V(mc_v) < V(ga_v)):
+        return mc_v, (
+            f"CUDA {cuda} → driver ≥ {mc_v} (CUDA {V(cuda).major}.x minor version compatibility)"
+        )
+    if ga_v:
+        return ga_v, f"CUDA {cuda} → driver ≥ {ga_v} ({ga.release})"
+    raise Unmet(f"no published minimum {col} driver for CUDA {cuda}")
+
+
+def _arch_ceiling(ctx: Ctx, g: GpuView) -> tuple[int | None, str | None]:
+    if g.arch is None or g.arch.last_branch is None:
+        return None, None
+    b = ctx.cat.branch(g.arch.last_branch)
+    return g.arch.last_branch, (b.latest if b else None)
+
+
+def _driver_fits_arch(ctx: Ctx, need: str, g: GpuView) -> bool:
+    last, latest = _arch_ceiling(ctx, g)
+    if last is None:
+        return True
+    if ctx.host.os_short == "linux" and latest:
+        return V(need) <= V(latest)
+    branch = ctx.cat.branch_of(need)
+    return branch is None or branch <= last
+
+
+def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, warnings):
+    host, spec, cat = ctx.host, ctx.spec, ctx.cat
+    installed = host.profile.nvidia_driver
+    # the driver is host-wide: it must also run every GPU that TF will use
+    for g in used:
+        if need and not _driver_fits_arch(ctx, need, g):
+            last, latest = _arch_ceiling(ctx, g)
+            raise Unmet(
+                f"TF {b.version} needs {need_why}, but {_labels([g])} is supported only up "
+                f"to the {last} branch" + (f" (newest {latest})" if latest else "")
+            )
+    where = "on the Windows host (WSL uses the Windows driver)" if host.profile.os.wsl else ""
+    if spec.driver == "keep":
+        if installed is None:
+            raise Unmet("driver: keep, but no NVIDIA driver is installed")
+        if need and V(installed) < V(need):
+            raise Unmet(f"driver: keep, but the installed {installed} is older than {need_why}")
+        reasons.append(f"driver: keep {installed} (policy keep; {need_why})")
+        return DriverChoice(action="keep", version=installed, min_version=need,
+                            reason=f"policy keep; {installed} satisfies {need_why}")
+    if isinstance(spec.driver, int):
+        pin = cat.branch(spec.driver)
+        if pin is None:
+            known = ", ".join(str(x.branch) for x in cat.branches)
+            raise Unmet(f"driver: {spec.driver} is not a known driver branch ({known})")
+        for g in used:
+            a = g.arch
+            if a and ((a.last_branch and pin.branch > a.last_branch)
+                      or (a.first_branch and pin.branch < a.first_branch)):
+                raise Unmet(
+                    f"driver: {pin.branch} does not support {g.label()} "
+                    f"(branches {a.first_branch or '?'}–{a.last_branch or 'current'})"
+                )
+        if need and not _branch_meets(ctx, pin, need):
+            raise Unmet(f"driver: {pin.branch} (newest {pin.latest}) is older than {need_why}")
+        if installed and cat.branch_of(installed) == pin.branch and (
+            need is None or V(installed) >= V(need)
+        ):
+            reasons.append(f"driver: keep {installed} (pinned branch {pin.branch}; {need_why})")
+            return DriverChoice(action="keep", version=installed, min_version=need,
+                                branch=pin.branch, reason=f"in the pinned {pin.branch} branch")
+        action = "upgrade" if installed else "install"
+        reasons.append(f"driver: {action} branch {pin.branch} (pinned; {need_why})")
+        return DriverChoice(action=action, version=installed, min_version=need,
+                            branch=pin.branch, source=_driver_source(ctx),
+                            reason=f"pinned branch {pin.branch}" + (f" {where}" if where else ""))
+    # auto
+    if installed and (need is None or V(installed) >= V(need)):
+        reasons.append(f"driver: keep {installed} ({need_why})")
+        return DriverChoice(action="keep", version=installed, min_version=need,
+                            reason=f"installed {installed} is new enough: {need_why}")
+    branch = _pick_branch(ctx, need, used)
+    if branch is None:
+        raise Unmet(f"no known driver branch supports {_labels(used)} "
+                    f"and meets {need_why}")
+    action = "upgrade" if installed else "install"
+    why = f"{need_why}" + (f"; installed {installed} is older" if installed else "")
+    reasons.append(f"driver: {action} branch {branch.branch} ({why})")
+    if host.profile.os.wsl:
+        warnings.append(f"the NVIDIA driver must be upgraded {where}; tfprov cannot do it "
+                        "from inside WSL")
+    return DriverChoice(action=action, version=installed, min_version=need, branch=branch.branch,
+                        source=_driver_source(ctx), reason=why)
+
+
+def _branch_meets(ctx: Ctx, b: m.DriverBranch, need: str) -> bool:
+    if ctx.host.os_short == "linux":
+        return V(b.latest) >= V(need)
+    nb = ctx.cat.branch_of(need)
+    return nb is None or b.branch >= nb
+
+
+def _pick_branch(ctx: Ctx, need: str | None, used: list[GpuView]) -> m.DriverBranch | None:
+    fits = []
+    for b in ctx.cat.branches:
+        if need and not _branch_meets(ctx, b, need):
+            continue
+        ok = True
+        for g in used:
+            a = g.arch
+            if a and ((a.last_branch and b.branch > a.last_branch)
+                      or (a.first_branch and b.branch < a.first_branch)):
+                ok = False
+                break
+        if ok:
+            fits.append(b)
+    if not fits:
+        return None
+    preferred = [b for b in fits if (b.kind or "") in _PREFERRED_BRANCH_KINDS]
+    return (preferred or fits)[-1]
+
+
+def _driver_source(ctx: Ctx) -> str:
+    p = ctx.host.profile
+    if p.os.wsl:
+        return "Windows host driver (manual)"
+    if p.os.family == "windows":
+        return "NVIDIA Windows driver installer (configurable URL)"
+    distro = (p.os.distro or "").lower()
+    if distro in ("ubuntu",):
+        return "Ubuntu archive (nvidia-driver-<branch>)"
+    if distro in ("debian",):
+        return "Debian non-free (nvidia-driver)"
+    return "NVIDIA CUDA repository (cuda-drivers-<branch>)"
+
+
+# --- CUDA / cuDNN origin ------------------------------------------------------------------
+
+
+def _pin_of(reqs, prefix: str) -> str | None:
+    for r in reqs:
+        if not r.startswith(prefix):
+            continue
+        mt = re.search(r"(==|>=|~=)\s*([0-9][0-9.]*)", r)
+        if mt:
+            return mt.group(2) if mt.group(1) == "==" else f">={mt.group(2)}"
+    return None
+
+
+def _conda_recipe(ctx: Ctx, b: Build) -> m.CondaRecipe | None:
+    os_name = ctx.host.os_short if not ctx.host.profile.os.wsl else "linux"
+    for r in ctx.cat.builds.conda_recipes:
+        if r.os == os_name and V(b.release.version) in _specifier(r.tensorflow):
+            return r
+    return None
+
+
+def _specifier(text):
+    from .versions import spec_set
+
+    return spec_set(text)
+
+
+def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str]:
+    host, spec = ctx.host, ctx.spec
+    want = spec.cuda_source
+    is_linux = host.platform.startswith("linux")
+    options: list[str] = []
+    if b.origin.startswith("conda:"):
+        options = ["conda-build"]
+    else:
+        if is_linux and b.release.and_cuda and b.origin == "pypi":
+            options.append("pip")
+        recipe = _conda_recipe(ctx, b)
+        if recipe and spec.env_manager != "venv":
+            options.append("conda")
+        options.append("system")
+    if want != "auto":
+        allowed = {"pip": ["pip"], "conda": ["conda", "conda-build"], "system": ["system"]}[want]
+        options = [o for o in options if o in allowed]
+        if not options:
+            why = {
+                "pip": "CUDA pip wheels (tensorflow[and-cuda]) exist only for TF ≥ 2.14 on Linux",
+                "conda": "no conda recipe for this release/OS (or env_manager: venv)",
+                "system": "this build brings its own CUDA",
+            }[want]
+            raise Unmet(f"cuda_source: {want} is not possible: {why}")
+    elif "system" in options and b.cuda and minor_of(b.cuda) in host.toolkits and (
+        "pip" not in options
+    ):
+        options.insert(0, "system")  # a matching toolkit is already there: use it
+    choice = options[0]
+    cudnn_have = host.cudnn
+    if choice == "pip":
+        reqs = b.release.and_cuda.requires
+        cv = _pin_of(reqs, "nvidia-cuda-runtime") or b.cuda
+        dv = _pin_of(reqs, "nvidia-cudnn") or b.cudnn
+        reasons.append(f"CUDA {cv} and cuDNN {dv}: pip wheels pulled by tensorflow[and-cuda]")
+        return (
+            Component(action="install", version=cv, source="pip: nvidia-*-cu wheels (and-cuda)",
+                      reason=f"TF {b.version} on Linux ships CUDA as pip wheels"),
+            Component(action="install", version=dv, source="pip: nvidia-cudnn wheel (and-cuda)",
+                      reason="pinned by tensorflow[and-cuda]"),
+            "pip",
+        )
+    if choice == "conda-build":
+        cb = b.conda_build
+        chan = cb.channel if cb else "conda"
+        reasons.append(f"CUDA {b.cuda} and cuDNN {b.cudnn}: pulled by conda {b.package}={b.version}")
+        return (
+            Component(action="install", version=b.cuda, source=f"conda:{chan} cudatoolkit",
+                      reason=f"dependency of {b.package}={b.version} on {chan}"),
+            Component(action="install", version=b.cudnn, source=f"conda:{chan} cudnn",
+                      reason=f"dependency of {b.package}={b.version} on {chan}"),
+            "conda",
+        )
+    if choice == "conda":
+        r = _conda_recipe(ctx, b)
+        tk = next((x.split("=", 1)[1] for x in r.conda if x.startswith("cudatoolkit=")), b.cuda)
+        dn = next((x.split("=", 1)[1] for x in r.conda if x.startswith("cudnn=")), None)
+        dn = dn or _pin_of(r.pip, "nvidia-cudnn") or b.cudnn
+        dn_src = f"conda:{r.channel} cudnn" if any(
+            x.startswith("cudnn=") for x in r.conda) else "pip: nvidia-cudnn wheel"
+        reasons.append(f"CUDA {tk} / cuDNN {dn}: the official conda recipe for TF {b.version}")
+        return (
+            Component(action="install", version=tk, source=f"conda:{r.channel} cudatoolkit",
+                      reason="TensorFlow's install guide for this release"),
+            Component(action="install", version=dn, source=dn_src,
+                      reason="TensorFlow's install guide for this release"),
+            "conda",
+        )
+    # system toolkit
+    have_tk = b.cuda and minor_of(b.cuda) in host.toolkits
+    have_dn = cudnn_have and b.cudnn and _same_prefix(cudnn_have, b.cudnn)
+    src = "NVIDIA CUDA repository" if is_linux else "NVIDIA CUDA installer (configurable URL)"
+    reasons.append(f"CUDA {b.cuda} / cuDNN {b.cudnn}: system toolkit, as the build was tested")
+    return (
+        Component(action="keep" if have_tk else "install", version=b.cuda, source=f"system: {src}",
+                  reason="installed toolkit matches" if have_tk else "tested build configuration"),
+        Component(action="keep" if have_dn else "install", version=b.cudnn,
+                  source="system: NVIDIA cuDNN (configurable URL)",
+                  reason=("installed cuDNN matches" if have_dn else "tested build configuration")),
+        "system",
+    )
+
+
+def _same_prefix(have: str, want: str) -> bool:
+    w = V(want).release
+    return V(have).release[: len(w)] == w
+
+
+# --- environment and Python ---------------------------------------------------------------
+
+
+def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
+    host, spec = ctx.host, ctx.spec
+    env_name = spec.env_name or f"tf{b.release.key[0]}{b.release.key[1]}"
+    host_pys = [p for p in b.pythons if p in host.pythons]
+    needs_conda = cuda_origin == "conda" or b.origin.startswith("conda:")
+    manager = spec.env_manager
+    if manager == "venv" and needs_conda:
+        raise Unmet("env_manager: venv, but this build's CUDA comes from conda")
+    if manager == "auto":
+        manager = "conda" if needs_conda or not host_pys else "venv"
+    if spec.python:
+        py = spec.python
+    elif manager == "venv":
+        if not host_pys:
+            have = ", ".join(sorted(host.pythons, key=V)) or "none"
+            raise Unmet(f"env_manager: venv needs Python {_py_list(b.pythons)}; host has {have}")
+        py = host_pys[-1]
+    else:
+        py = b.pythons[-1]
+    if manager == "venv":
+        if py not in host.pythons:
+            have = ", ".join(sorted(host.pythons, key=V)) or "none"
+            raise Unmet(f"env_manager: venv needs Python {py} on the host; host has {have}")
+        python = Component(action="keep", version=host.pythons[py], source="host",
+                           reason=f"host Python {host.pythons[py]} is supported by TF {b.version}")
+        env = EnvChoice(action="install", manager="venv", name=env_name,
+                        reason="host Python fits" + ("" if spec.env_manager == "venv"
+                                                      else "; no conda needed"))
+    else:
+        conda = host.profile.conda
+        python = Component(action="install", version=py, source="conda",
+                           reason=f"newest Python TF {b.version} supports here"
+                           if not spec.python else "requested")
+        why = ("CUDA comes from conda" if cuda_origin == "conda" else
+               "the build comes from conda" if needs_conda else
+               "no host Python that TF supports" if not host_pys else "requested")
+        env = EnvChoice(
+            action="keep" if conda and env_name in conda.envs else "install",
+            manager="conda",
+            name=env_name,
+            reason=why + ("" if conda else "; conda will be installed (Miniforge)"),
+        )
+    reasons.append(f"Python {python.version} in {env.manager} env '{env.name}' ({env.reason})")
+    return env, python
+
+
+def _tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
+    if b.origin == "pypi":
+        pkg = b.package + ("[and-cuda]" if cuda_origin == "pip" else "")
+        return TensorflowChoice(version=b.version, package=pkg, variant=b.variant, source="pypi",
+                                requirement=f"{pkg}=={b.version}",
+                                reason=f"official wheel ({b.source_url})")
+    if b.origin.startswith("conda:"):
+        return TensorflowChoice(version=b.version, package=b.package, variant=b.variant,
+                                source=b.origin, requirement=f"{b.package}={b.version}",
+                                reason=f"conda build ({b.source_url})")
+    return TensorflowChoice(version=b.version, package=b.package, variant=b.variant,
+                            source=b.origin, requirement=b.url or f"{b.package}=={b.version}",
+                            url=b.url, reason=f"{b.needs_simd or 'generic'} build "
+                            f"({b.source_url}); verify its sha256 on install")
+
+
+# --- explanations, refusals, alternatives ---------------------------------------------------
+
+
+def _explain_choice(ctx, plan, build, candidates, variant, first_failure):
+    newest = candidates[0]
+    lead = []
+    if build.release is newest:
+        lead.append(f"TF {build.version}: newest release matching tensorflow: "
+                    f"{ctx.spec.tensorflow!r}")
+    else:
+        why = first_failure.get(variant, "")
+        lead.append(f"TF {build.version}: newest that fits ({why})" if why else
+                    f"TF {build.version}: newest that fits")
+    if variant == "cpu" and ctx.host.gpus and ctx.spec.gpu != "off":
+        ctx.warnings.append("GPU not used: " + first_failure.get("gpu", "no GPU build fits"))
+    if build.origin != "pypi":
+        lead.append(f"build: {build.describe()}")
+    ctx.reasons = lead + ctx.reasons
+
+
+def _refusal(ctx: Ctx, host: str, error: str, alternatives: list[Alternative]) -> Plan:
+    return Plan(host=host, ok=False, error=error, alternatives=alternatives,
+                warnings=ctx.warnings)
+
+
+def _alternatives(ctx: Ctx, variant: str) -> list[Alternative]:
+    """Best ways out: an older TF for the same variant, the CPU build, or community builds."""
+    out: list[Alternative] = []
+    spec = ctx.spec
+    tries = []
+    if variant == "gpu":
+        tries.append(spec.model_copy(update={"tensorflow": "latest"}))
+    tries.append(spec.model_copy(update={"gpu": "off"}))
+    tries.append(spec.model_copy(update={"gpu": "off", "tensorflow": "latest"}))
+    if not spec.allow_community_builds:
+        tries.append(spec.model_copy(update={"allow_community_builds": True}))
+    if spec.driver != "auto":
+        tries.append(spec.model_copy(update={"driver": "auto"}))
+    if spec.python:
+        tries.append(spec.model_copy(update={"python": None}))
+    seen = set()
+    for alt in tries:
+        if alt == spec:
+            continue
+        p = _resolve_quiet(ctx, alt)
+        if p is None or not p.ok:
+            continue
+        key = (p.tensorflow.version, p.tensorflow.variant, p.tensorflow.source)
+        if key in seen:
+            continue
+        seen.add(key)
+        changed = {k: getattr(alt, k) for k in alt.model_fields if getattr(alt, k) != getattr(
+            spec, k)}
+        how = ", ".join(f"{k}: {v}" for k, v in changed.items())
+        out.append(Alternative(
+            tensorflow=p.tensorflow.version,
+            variant=p.tensorflow.variant,
+            summary=f"with {how}: TF {p.tensorflow.version} {p.tensorflow.variant.upper()} "
+                    f"({p.tensorflow.source}"
+                    + (f", CUDA {p.cuda.version}, driver ≥ {p.driver.min_version}"
+                       if p.tensorflow.variant == "gpu" else "") + ")",
+        ))
+    return out
+
+
+def _resolve_quiet(ctx: Ctx, spec: StackSpec) -> Plan | None:
+    sub = Ctx(cat=ctx.cat, host=ctx.host, spec=spec, wheelhouse=ctx.wheelhouse)
+    # no alternatives of alternatives: resolve without the refusal fallbacks
+    candidates = [r for r in ctx.cat.releases if spec.matches(r.version)]
+    variants = {"off": ["cpu"], "require": ["gpu"]}.get(
+        spec.gpu, ["gpu", "cpu"] if ctx.host.gpus else ["cpu"])
+    for variant in variants:
+        for rel in candidates:
+            for build in _builds(sub, rel, variant):
+                try:
+                    return _plan_build(sub, build)
+                except Unmet:
+                    continue
+    return None

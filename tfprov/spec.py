@@ -1,0 +1,185 @@
+"""The stack spec: what the admin asks for, per host or group.
+
+The same keys are used at the top level of a ``--spec FILE.yml`` and in a pyinfra
+inventory's host/group data::
+
+    tensorflow: "2.15"          # newest 2.15.x; or ">=2.10,<2.13", "2.15.1", "latest"
+    gpu: auto                   # auto | require | off
+    python: "3.11"              # optional; default: chosen per TF release and host
+    env_manager: auto           # auto | conda | venv
+    env_name: tf215             # optional; default tf<major><minor>
+    driver: auto                # auto | keep | a branch number such as 535
+    cuda_source: auto           # auto | pip | conda | system
+    allow_community_builds: false
+    wheelhouse: /srv/wheels     # a directory or http(s) URL of a wheelhouse (see docs)
+
+YAML 1.1 reads a bare ``off`` as false: ``gpu: off`` means ``off`` here.  Numbers that
+look like versions (``tensorflow: 2.10``) must be strings; the spec-file loader keeps them
+as written, and a float handed in from Python code is rejected with a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .versions import V, spec_set
+
+SPEC_KEYS = (
+    "tensorflow",
+    "gpu",
+    "python",
+    "env_manager",
+    "env_name",
+    "driver",
+    "cuda_source",
+    "allow_community_builds",
+    "wheelhouse",
+)
+
+
+class SpecError(ValueError):
+    """Bad spec input; the message names the host (if known) and the field."""
+
+
+def _not_float(field: str, v):
+    if isinstance(v, float):
+        raise ValueError(
+            f"{v!r} is a number, not a version: write it as a string "
+            f"({field}: \"{v}\"), since 2.10 and 2.1 are the same number"
+        )
+    return v
+
+
+class StackSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tensorflow: str = "latest"
+    gpu: Literal["auto", "require", "off"] = "auto"
+    python: str | None = None
+    env_manager: Literal["auto", "conda", "venv"] = "auto"
+    env_name: str | None = None
+    driver: Literal["auto", "keep"] | int = "auto"
+    cuda_source: Literal["auto", "pip", "conda", "system"] = "auto"
+    allow_community_builds: bool = False
+    wheelhouse: str | None = None
+
+    @field_validator("tensorflow", mode="before")
+    @classmethod
+    def _tf(cls, v):
+        v = _not_float("tensorflow", v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str):
+            raise ValueError("must be a version like \"2.15\", a specifier, or \"latest\"")
+        v = v.strip()
+        if v.lower() == "latest":
+            return "latest"
+        if re.fullmatch(r"\d+(\.\d+){0,2}", v):
+            return v
+        spec_set(v)  # raises ValueError with the text
+        return v
+
+    @field_validator("python", mode="before")
+    @classmethod
+    def _py(cls, v):
+        v = _not_float("python", v)
+        if v is None:
+            return v
+        v = str(v).strip()
+        if not re.fullmatch(r"\d+\.\d+", v):
+            raise ValueError(f"must be a Python minor version like \"3.11\", not {v!r}")
+        return v
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _gpu(cls, v):
+        if v is False:  # YAML 1.1: off/no/false
+            return "off"
+        if v is True:
+            raise ValueError("true is ambiguous here: write gpu: auto or gpu: require")
+        return v.lower() if isinstance(v, str) else v
+
+    @field_validator("driver", mode="before")
+    @classmethod
+    def _driver(cls, v):
+        if isinstance(v, bool):
+            raise ValueError("must be auto, keep or a driver branch number such as 535")
+        if isinstance(v, str) and v.strip().isdigit():
+            return int(v)
+        if isinstance(v, float):
+            raise ValueError("a driver branch is a whole number such as 535")
+        if isinstance(v, int) and not 100 <= v <= 9999:
+            raise ValueError(f"{v} is not an NVIDIA driver branch (e.g. 470, 535, 550)")
+        return v
+
+    @field_validator("env_name")
+    @classmethod
+    def _env_name(cls, v):
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", v):
+            raise ValueError("may hold only letters, digits, '_', '.' and '-'")
+        return v
+
+    def matches(self, version: str) -> bool:
+        """Does TensorFlow ``version`` (a full x.y.z) satisfy the requested one?"""
+        t = self.tensorflow
+        if t == "latest":
+            return True
+        if t[0].isdigit():
+            want, have = V(t).release, V(version).release
+            return have[: len(want)] == want
+        return spec_set(t).contains(V(version), prereleases=False)
+
+
+class _VersionKeepingLoader(yaml.SafeLoader):
+    """SafeLoader that keeps int/float-looking scalars as the text written."""
+
+
+def _as_text(loader, node):
+    return loader.construct_scalar(node)
+
+
+_VersionKeepingLoader.add_constructor("tag:yaml.org,2002:float", _as_text)
+
+
+def _intish(loader, node):
+    text = loader.construct_scalar(node)
+    return int(text) if text.isdigit() else text
+
+
+_VersionKeepingLoader.add_constructor("tag:yaml.org,2002:int", _intish)
+
+
+def format_errors(exc: ValidationError, where: str) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field (known: {', '.join(SPEC_KEYS)})"
+        parts.append(f"{where}: field '{field}': {msg}")
+    return "\n".join(parts)
+
+
+def spec_from_mapping(data: dict, where: str) -> StackSpec:
+    """Validate a mapping of spec keys; raise :class:`SpecError` naming ``where`` and field."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: a spec is a mapping of {', '.join(SPEC_KEYS)}")
+    try:
+        return StackSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_errors(exc, where)) from None
+
+
+def load_spec_file(path: str) -> StackSpec:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_VersionKeepingLoader)  # noqa: S506 - SafeLoader subclass
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    return spec_from_mapping(data or {}, path)

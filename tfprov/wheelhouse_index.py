@@ -1,0 +1,62 @@
+"""List a wheelhouse (directory, file:// or http(s) URL) into parsed wheels.
+
+This is the only I/O on the planning path, done by the CLI before resolving, so the
+resolver itself stays pure.  An http(s) wheelhouse is read as pip's ``--find-links``
+reads one: an HTML page whose links name the wheels.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+import urllib.request
+from html.parser import HTMLParser
+
+from .wheelhouse import WheelhouseWheel, parse_wheel_name
+
+
+class WheelhouseError(ValueError):
+    pass
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            for k, v in attrs:
+                if k == "href" and v:
+                    self.hrefs.append(v)
+
+
+def list_wheelhouse(location: str, timeout: float = 10.0) -> list[WheelhouseWheel]:
+    parsed = urllib.parse.urlparse(location)
+    if parsed.scheme in ("http", "https"):
+        try:
+            with urllib.request.urlopen(location, timeout=timeout) as resp:  # noqa: S310
+                page = resp.read().decode("utf-8", "replace")
+        except OSError as exc:
+            raise WheelhouseError(f"wheelhouse {location}: cannot list it: {exc}") from None
+        links = _Links()
+        links.feed(page)
+        out = []
+        base = location if location.endswith("/") else location + "/"
+        for href in links.hrefs:
+            url = urllib.parse.urljoin(base, href)
+            name = urllib.parse.unquote(os.path.basename(urllib.parse.urlparse(url).path))
+            url = re.sub(r"#.*$", "", url)
+            w = parse_wheel_name(name, url)
+            if w:
+                out.append(w)
+        return out
+    path = parsed.path if parsed.scheme == "file" else location
+    if not os.path.isdir(path):
+        raise WheelhouseError(f"wheelhouse {location}: not a directory")
+    return [
+        w
+        for name in sorted(os.listdir(path))
+        if (w := parse_wheel_name(name, os.path.join(path, name)))
+    ]
