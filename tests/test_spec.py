@@ -10,7 +10,8 @@ def write(tmp_path, text):
 
 
 def test_yaml_off_means_off_and_versions_stay_text(tmp_path):
-    spec = load_spec_file(write(tmp_path, "tensorflow: 2.10\ngpu: off\npython: 3.10\ndriver: 535\n"))
+    text = "tensorflow: 2.10\ngpu: off\npython: 3.10\ndriver: 535\n"
+    spec = load_spec_file(write(tmp_path, text))
     assert spec.tensorflow == "2.10"  # not the float 2.1
     assert spec.python == "3.10"
     assert spec.gpu == "off"

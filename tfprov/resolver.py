@@ -180,8 +180,8 @@ def resolve(
     ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse))
     name = profile.hostname
 
-    candidates = [r for r in cat.releases if spec.matches(r.version) or _minor_match(spec, r)]
-    if not candidates:
+    found = _search(ctx)
+    if not found.candidates:
         newest, oldest = cat.releases[0].version, cat.releases[-1].version
         return _refusal(
             ctx,
@@ -190,41 +190,79 @@ def resolve(
             f"(the catalog knows {oldest} … {newest})",
             [],
         )
-
-    nvidia = [g for g in host.gpus]
-    if spec.gpu == "off":
-        variants = ["cpu"]
-    elif spec.gpu == "require":
-        variants = ["gpu"]
-    else:
-        variants = ["gpu", "cpu"] if nvidia else ["cpu"]
-    if spec.gpu == "require" and not nvidia:
+    if spec.gpu == "require" and not host.gpus:
         return _refusal(
             ctx, name, "gpu: require, but the host has no NVIDIA GPU", _alternatives(ctx, "cpu")
         )
     if not host.flags_known and host.is_x86:
         ctx.warnings.append("CPU flags unknown: assuming the CPU has AVX")
-
-    first_failure: dict[str, str] = {}
-    for variant in variants:
-        for rel in candidates:
-            for build in _builds(ctx, rel, variant):
-                try:
-                    plan = _plan_build(ctx, build)
-                except Unmet as exc:
-                    first_failure.setdefault(variant, f"{build.describe()}: {exc}")
-                    continue
-                _explain_choice(ctx, plan, build, candidates, variant, first_failure)
-                plan.reasons = ctx.reasons
-                plan.warnings = ctx.warnings
-                return plan
-            if not any(True for _ in _builds(ctx, rel, variant)):
-                first_failure.setdefault(variant, _no_build_reason(ctx, rel, variant))
-
-    error = first_failure.get(variants[0]) or "no build fits"
-    if len(variants) > 1 and variants[1] in first_failure:
-        error += f"; and {first_failure[variants[1]]}"
+    if found.plan is not None:
+        _explain_choice(ctx, found)
+        return found.plan
+    ff, variants = found.first_failure, found.variants
+    error = ff.get(variants[0]) or "no build fits"
+    if len(variants) > 1 and variants[1] in ff:
+        error += f"; and {ff[variants[1]]}"
     return _refusal(ctx, name, error, _alternatives(ctx, variants[0]))
+
+
+@dataclass
+class _Found:
+    candidates: list[TFRelease]
+    variants: list[str]
+    first_failure: dict[str, str]
+    plan: Plan | None = None
+    build: Build | None = None
+    variant: str | None = None
+    gpu_passed_over: Build | None = None  # an older-major GPU build 'auto' did not take
+
+
+def _search(ctx: Ctx) -> _Found:
+    """Try every (variant, release, build) in preference order; the first that fits wins."""
+    spec, cat = ctx.spec, ctx.cat
+    candidates = [r for r in cat.releases if spec.matches(r.version) or _minor_match(spec, r)]
+    if spec.gpu == "off" or not ctx.host.gpus:
+        variants = ["cpu"] if spec.gpu != "require" else []
+    else:
+        variants = ["gpu"] if spec.gpu == "require" else ["gpu", "cpu"]
+    found = _Found(candidates=candidates, variants=variants or ["gpu"], first_failure={})
+    if not candidates:
+        return found
+    ff = found.first_failure
+    if variants == ["gpu", "cpu"]:
+        # 'auto': use the GPU when it can, but never at the price of a major version:
+        # TF 1.x code does not run on 2.x, so an old GPU does not pull 'latest' back to 1.x.
+        gpu = _first_fit(ctx, "gpu", candidates, ff)
+        if gpu and gpu[1].release.key[0] == candidates[0].key[0]:
+            found.plan, found.build, found.variant = gpu[0], gpu[1], "gpu"
+            return found
+        cpu = _first_fit(ctx, "cpu", candidates, ff)
+        if gpu and (cpu is None or cpu[1].release.key[0] <= gpu[1].release.key[0]):
+            found.plan, found.build, found.variant = gpu[0], gpu[1], "gpu"
+        elif cpu:
+            found.plan, found.build, found.variant = cpu[0], cpu[1], "cpu"
+            found.gpu_passed_over = gpu[1] if gpu else None
+        return found
+    for variant in variants:
+        hit = _first_fit(ctx, variant, candidates, ff)
+        if hit:
+            found.plan, found.build, found.variant = hit[0], hit[1], variant
+            return found
+    return found
+
+
+def _first_fit(ctx: Ctx, variant: str, pool, first_failure: dict[str, str]):
+    for rel in pool:
+        any_build = False
+        for build in _builds(ctx, rel, variant):
+            any_build = True
+            try:
+                return _plan_build(ctx, build), build
+            except Unmet as exc:
+                first_failure.setdefault(variant, f"{build.describe()}: {exc}")
+        if not any_build:
+            first_failure.setdefault(variant, _no_build_reason(ctx, rel, variant))
+    return None
 
 
 def _minor_match(spec: StackSpec, rel: TFRelease) -> bool:
@@ -330,7 +368,10 @@ def _builds(ctx: Ctx, rel: TFRelease, variant: str):
                 needs_simd=cw.simd,
                 cuda=cw.cuda,
                 cudnn=cw.cudnn,
-                targets=tuple(f"sm_{c.replace('.', '')}" for c in cw.compute_capabilities),
+                # "x.y" in a build config means SASS and PTX for x.y: compute_XY here
+                targets=tuple(
+                    f"compute_{c.replace('.', '')}" for c in cw.compute_capabilities
+                ),
                 url=_community_url(cat, cw),
                 source_url=cat.builds.sources[cw.source].url,
             )
@@ -419,10 +460,6 @@ def _plan_build(ctx: Ctx, b: Build) -> Plan:
 
     env, python = _choose_env(ctx, b, cuda_origin, reasons)
     tf = _tf_choice(b, cuda_origin)
-    for w in warnings:
-        if w not in ctx.warnings:
-            ctx.warnings.append(w)
-    ctx.reasons = reasons
     return Plan(
         host=host.profile.hostname,
         ok=True,
@@ -434,6 +471,8 @@ def _plan_build(ctx: Ctx, b: Build) -> Plan:
         or Component(action="none", reason="CPU build: no cuDNN needed"),
         driver=driver,
         env_manager=env,
+        reasons=reasons,
+        warnings=list(dict.fromkeys(warnings)),
     )
 
 
@@ -574,16 +613,28 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
                             branch=pin.branch, source=_driver_source(ctx),
                             reason=f"pinned branch {pin.branch}" + (f" {where}" if where else ""))
     # auto
-    if installed and (need is None or V(installed) >= V(need)):
+    floor = max((g.arch.first_branch for g in used if g.arch and g.arch.first_branch),
+                default=None)
+    too_old_for_gpu = bool(installed and floor and (cat.branch_of(installed) or 0) < floor)
+    if installed and (need is None or V(installed) >= V(need)) and not too_old_for_gpu:
         reasons.append(f"driver: keep {installed} ({need_why})")
         return DriverChoice(action="keep", version=installed, min_version=need,
                             reason=f"installed {installed} is new enough: {need_why}")
-    branch = _pick_branch(ctx, need, used)
+    every = [g for g in host.gpus if g.arch]
+    branch = _pick_branch(ctx, need, every) if len(every) > len(used) else None
+    if branch is None:
+        branch = _pick_branch(ctx, need, used)
+        left = [g for g in every if g not in used]
+        if branch is not None and left:
+            warnings.append(f"driver branch {branch.branch} does not support "
+                            f"{_labels(left)}: those GPUs will be unusable")
     if branch is None:
         raise Unmet(f"no known driver branch supports {_labels(used)} "
                     f"and meets {need_why}")
     action = "upgrade" if installed else "install"
     why = f"{need_why}" + (f"; installed {installed} is older" if installed else "")
+    if too_old_for_gpu:
+        why = f"installed {installed} predates the {floor} branch these GPUs need; {need_why}"
     reasons.append(f"driver: {action} branch {branch.branch} ({why})")
     if host.profile.os.wsl:
         warnings.append(f"the NVIDIA driver must be upgraded {where}; tfprov cannot do it "
@@ -705,7 +756,8 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
     if choice == "conda-build":
         cb = b.conda_build
         chan = cb.channel if cb else "conda"
-        reasons.append(f"CUDA {b.cuda} and cuDNN {b.cudnn}: pulled by conda {b.package}={b.version}")
+        reasons.append(
+            f"CUDA {b.cuda} and cuDNN {b.cudnn}: pulled by conda {b.package}={b.version}")
         return (
             Component(action="install", version=b.cuda, source=f"conda:{chan} cudatoolkit",
                       reason=f"dependency of {b.package}={b.version} on {chan}"),
@@ -816,21 +868,27 @@ def _tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
 # --- explanations, refusals, alternatives ---------------------------------------------------
 
 
-def _explain_choice(ctx, plan, build, candidates, variant, first_failure):
-    newest = candidates[0]
+def _explain_choice(ctx: Ctx, found: _Found) -> None:
+    plan, build, variant, ff = found.plan, found.build, found.variant, found.first_failure
     lead = []
-    if build.release is newest:
+    if build.release is found.candidates[0]:
         lead.append(f"TF {build.version}: newest release matching tensorflow: "
                     f"{ctx.spec.tensorflow!r}")
     else:
-        why = first_failure.get(variant, "")
-        lead.append(f"TF {build.version}: newest that fits ({why})" if why else
-                    f"TF {build.version}: newest that fits")
-    if variant == "cpu" and ctx.host.gpus and ctx.spec.gpu != "off":
-        ctx.warnings.append("GPU not used: " + first_failure.get("gpu", "no GPU build fits"))
+        why = ff.get(variant, "")
+        lead.append(f"TF {build.version}: newest that fits" + (f" ({why})" if why else ""))
     if build.origin != "pypi":
         lead.append(f"build: {build.describe()}")
-    ctx.reasons = lead + ctx.reasons
+    warnings = list(ctx.warnings)
+    if variant == "cpu" and ctx.host.gpus and ctx.spec.gpu != "off":
+        warnings.append("GPU not used: " + ff.get("gpu", "no GPU build fits"))
+        older = found.gpu_passed_over
+        if older is not None:
+            warnings.append(
+                f"gpu: require would plan TF {older.version} GPU instead (TF "
+                f"{older.release.key[0]}.x, older than the TF {build.release.key[0]}.x asked for)")
+    plan.reasons = lead + plan.reasons
+    plan.warnings = list(dict.fromkeys(warnings + plan.warnings))
 
 
 def _refusal(ctx: Ctx, host: str, error: str, alternatives: list[Alternative]) -> Plan:
@@ -849,6 +907,12 @@ def _alternatives(ctx: Ctx, variant: str) -> list[Alternative]:
     tries.append(spec.model_copy(update={"gpu": "off", "tensorflow": "latest"}))
     if not spec.allow_community_builds:
         tries.append(spec.model_copy(update={"allow_community_builds": True}))
+        tries.append(spec.model_copy(update={"allow_community_builds": True,
+                                             "tensorflow": "latest"}))
+    if spec.env_manager != "auto":
+        tries.append(spec.model_copy(update={"env_manager": "auto"}))
+    if spec.cuda_source != "auto":
+        tries.append(spec.model_copy(update={"cuda_source": "auto"}))
     if spec.driver != "auto":
         tries.append(spec.model_copy(update={"driver": "auto"}))
     if spec.python:
@@ -879,16 +943,8 @@ def _alternatives(ctx: Ctx, variant: str) -> list[Alternative]:
 
 
 def _resolve_quiet(ctx: Ctx, spec: StackSpec) -> Plan | None:
+    """Plan under another spec, without explanations or alternatives of its own."""
+    if spec.gpu == "require" and not ctx.host.gpus:
+        return None
     sub = Ctx(cat=ctx.cat, host=ctx.host, spec=spec, wheelhouse=ctx.wheelhouse)
-    # no alternatives of alternatives: resolve without the refusal fallbacks
-    candidates = [r for r in ctx.cat.releases if spec.matches(r.version)]
-    variants = {"off": ["cpu"], "require": ["gpu"]}.get(
-        spec.gpu, ["gpu", "cpu"] if ctx.host.gpus else ["cpu"])
-    for variant in variants:
-        for rel in candidates:
-            for build in _builds(sub, rel, variant):
-                try:
-                    return _plan_build(sub, build)
-                except Unmet:
-                    continue
-    return None
+    return _search(sub).plan

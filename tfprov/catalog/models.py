@@ -107,7 +107,9 @@ class Correction(Entry):
     commit: str
 
 
-TableName = Literal["linux_cpu", "linux_gpu", "macos_cpu", "macos_gpu", "windows_cpu", "windows_gpu"]
+TableName = Literal[
+    "linux_cpu", "linux_gpu", "macos_cpu", "macos_gpu", "windows_cpu", "windows_gpu"
+]
 
 
 class TestedBuildsFile(DataFile):
