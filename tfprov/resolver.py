@@ -252,16 +252,19 @@ def _search(ctx: Ctx) -> _Found:
 
 
 def _first_fit(ctx: Ctx, variant: str, pool, first_failure: dict[str, str]):
-    for rel in pool:
-        any_build = False
+    """The first build that fits, newest release first.  ``first_failure[variant]`` gets
+    why the newest release did not fit: every build of it that was tried, or why it has
+    none here."""
+    for i, rel in enumerate(pool):
+        failures = []
         for build in _builds(ctx, rel, variant):
-            any_build = True
             try:
                 return _plan_build(ctx, build), build
             except Unmet as exc:
-                first_failure.setdefault(variant, f"{build.describe()}: {exc}")
-        if not any_build:
-            first_failure.setdefault(variant, _no_build_reason(ctx, rel, variant))
+                failures.append(f"{build.describe()}: {exc}")
+        if i == 0 or variant not in first_failure:
+            text = "; ".join(dict.fromkeys(failures)) or _no_build_reason(ctx, rel, variant)
+            first_failure.setdefault(variant, text)
     return None
 
 
@@ -578,9 +581,15 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
                 f"to the {last} branch" + (f" (newest {latest})" if latest else "")
             )
     where = "on the Windows host (WSL uses the Windows driver)" if host.profile.os.wsl else ""
+    floor = max((g.arch.first_branch for g in used if g.arch and g.arch.first_branch),
+                default=None)
+    too_old_for_gpu = bool(installed and floor and (cat.branch_of(installed) or 0) < floor)
     if spec.driver == "keep":
         if installed is None:
             raise Unmet("driver: keep, but no NVIDIA driver is installed")
+        if too_old_for_gpu:
+            raise Unmet(f"driver: keep, but the installed {installed} predates the {floor} "
+                        f"branch that {_labels(used)} needs")
         if need and V(installed) < V(need):
             raise Unmet(f"driver: keep, but the installed {installed} is older than {need_why}")
         reasons.append(f"driver: keep {installed} (policy keep; {need_why})")
@@ -613,9 +622,6 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
                             branch=pin.branch, source=_driver_source(ctx),
                             reason=f"pinned branch {pin.branch}" + (f" {where}" if where else ""))
     # auto
-    floor = max((g.arch.first_branch for g in used if g.arch and g.arch.first_branch),
-                default=None)
-    too_old_for_gpu = bool(installed and floor and (cat.branch_of(installed) or 0) < floor)
     if installed and (need is None or V(installed) >= V(need)) and not too_old_for_gpu:
         reasons.append(f"driver: keep {installed} ({need_why})")
         return DriverChoice(action="keep", version=installed, min_version=need,
@@ -928,7 +934,7 @@ def _alternatives(ctx: Ctx, variant: str) -> list[Alternative]:
         if key in seen:
             continue
         seen.add(key)
-        changed = {k: getattr(alt, k) for k in alt.model_fields if getattr(alt, k) != getattr(
+        changed = {k: getattr(alt, k) for k in type(alt).model_fields if getattr(alt, k) != getattr(
             spec, k)}
         how = ", ".join(f"{k}: {v}" for k, v in changed.items())
         out.append(Alternative(
