@@ -84,21 +84,42 @@ def test_tested_build_tables_have_no_holes(cat):
     assert len(t["macos_cpu"]) == 34 and len(t["macos_gpu"]) == 2
 
 
-@pytest.mark.parametrize("table, row", [
-    ("linux_gpu", ("tensorflow-2.21.0", "3.10-3.13", "Clang 18.1.8", "Bazel 7.4.1", "9.3", "12.5")),
-    ("linux_gpu", ("tensorflow-2.15.0", "3.9-3.11", "Clang 16.0.0", "Bazel 6.1.0", "8.9", "12.2")),
-    ("linux_gpu", ("tensorflow-2.14.0", "3.9-3.11", "Clang 16.0.0", "Bazel 6.1.0", "8.7", "11.8")),
-    ("linux_gpu", ("tensorflow-2.4.0", "3.6-3.8", "GCC 7.3.1", "Bazel 3.1.0", "8.0", "11.0")),
-    ("linux_gpu", ("tensorflow_gpu-1.15.0", "2.7, 3.3-3.7", "GCC 7.3.1", "Bazel 0.26.1", "7.4",
-                   "10.0")),
-    ("linux_gpu", ("tensorflow_gpu-1.0.0", "2.7, 3.3-3.6", "GCC 4.8", "Bazel 0.4.2", "5.1", "8")),
-    ("windows_gpu", ("tensorflow_gpu-2.10.0", "3.7-3.10", "MSVC 2019", "Bazel 5.1.1", "8.1",
-                     "11.2")),
-    ("windows_gpu", ("tensorflow_gpu-2.1.0", "3.5-3.7", "MSVC 2019", "Bazel 0.27.1-0.29.1", "7.6",
-                     "10.1")),
-    ("windows_cpu", ("tensorflow-1.10.0", "3.5-3.6", "MSVC 2015 update 3", "Cmake v3.6.3")),
-    ("macos_cpu", ("tensorflow-2.16.1", "3.9-3.12", "Clang from Xcode 13.6", "Bazel 6.5.0")),
-])
+@pytest.mark.parametrize(
+    "table, row",
+    [
+        (
+            "linux_gpu",
+            ("tensorflow-2.21.0", "3.10-3.13", "Clang 18.1.8", "Bazel 7.4.1", "9.3", "12.5"),
+        ),
+        (
+            "linux_gpu",
+            ("tensorflow-2.15.0", "3.9-3.11", "Clang 16.0.0", "Bazel 6.1.0", "8.9", "12.2"),
+        ),
+        (
+            "linux_gpu",
+            ("tensorflow-2.14.0", "3.9-3.11", "Clang 16.0.0", "Bazel 6.1.0", "8.7", "11.8"),
+        ),
+        ("linux_gpu", ("tensorflow-2.4.0", "3.6-3.8", "GCC 7.3.1", "Bazel 3.1.0", "8.0", "11.0")),
+        (
+            "linux_gpu",
+            ("tensorflow_gpu-1.15.0", "2.7, 3.3-3.7", "GCC 7.3.1", "Bazel 0.26.1", "7.4", "10.0"),
+        ),
+        (
+            "linux_gpu",
+            ("tensorflow_gpu-1.0.0", "2.7, 3.3-3.6", "GCC 4.8", "Bazel 0.4.2", "5.1", "8"),
+        ),
+        (
+            "windows_gpu",
+            ("tensorflow_gpu-2.10.0", "3.7-3.10", "MSVC 2019", "Bazel 5.1.1", "8.1", "11.2"),
+        ),
+        (
+            "windows_gpu",
+            ("tensorflow_gpu-2.1.0", "3.5-3.7", "MSVC 2019", "Bazel 0.27.1-0.29.1", "7.6", "10.1"),
+        ),
+        ("windows_cpu", ("tensorflow-1.10.0", "3.5-3.6", "MSVC 2015 update 3", "Cmake v3.6.3")),
+        ("macos_cpu", ("tensorflow-2.16.1", "3.9-3.12", "Clang from Xcode 13.6", "Bazel 6.5.0")),
+    ],
+)
 def test_published_rows_are_present_exactly(cat, table, row):
     rows = [
         (r.version, r.python, r.compiler, r.build_tools) + ((r.cudnn, r.cuda) if r.cuda else ())
@@ -138,14 +159,17 @@ def test_every_release_has_gpu_targets_or_a_documented_minimum(cat):
 # --- CUDA ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("release, linux, windows", [
-    ("CUDA 8.0 (8.0.44)", "367.48", "369.30"),
-    ("CUDA 9.0 (9.0.76)", "384.81", "385.54"),
-    ("CUDA 10.1 (10.1.105 general release, and updates)", "418.39", "418.96"),
-    ("CUDA 11.2.0 GA", "460.27.03", "460.82"),
-    ("CUDA 11.8 GA", "520.61.05", "520.06"),
-    ("CUDA 12.2 Update 2", "535.104.05", "537.13"),
-])
+@pytest.mark.parametrize(
+    "release, linux, windows",
+    [
+        ("CUDA 8.0 (8.0.44)", "367.48", "369.30"),
+        ("CUDA 9.0 (9.0.76)", "384.81", "385.54"),
+        ("CUDA 10.1 (10.1.105 general release, and updates)", "418.39", "418.96"),
+        ("CUDA 11.2.0 GA", "460.27.03", "460.82"),
+        ("CUDA 11.8 GA", "520.61.05", "520.06"),
+        ("CUDA 12.2 Update 2", "535.104.05", "537.13"),
+    ],
+)
 def test_cuda_driver_table_rows(cat, release, linux, windows):
     rows = {t.release: (t.linux, t.windows) for t in cat.cuda.toolkits}
     assert rows[release] == (linux, windows)
@@ -155,9 +179,12 @@ def test_cuda_table_is_ordered_and_covers_8_to_13(cat):
     versions = [V(t.version) for t in cat.cuda.toolkits]
     assert versions == sorted(versions)
     minors = {minor_of(t.version) for t in cat.cuda.toolkits}
-    for want in ["8.0", "9.0", "9.1", "9.2", "10.0", "10.1", "10.2"] + [
-            f"11.{i}" for i in range(9)] + [f"12.{i}" for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)] + [
-            "13.0"]:
+    for want in (
+        ["8.0", "9.0", "9.1", "9.2", "10.0", "10.1", "10.2"]
+        + [f"11.{i}" for i in range(9)]
+        + [f"12.{i}" for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]
+        + ["13.0"]
+    ):
         assert want in minors, want
 
 
@@ -181,17 +208,20 @@ def test_at_least_150_gpus_each_consistent(cat):
     assert {"geforce", "geforce-mobile", "quadro", "datacenter", "jetson"} <= segments
 
 
-@pytest.mark.parametrize("printed, name, cc", [
-    ("NVIDIA GeForce GTX 850M", "GeForce GTX 850M", "5.0"),
-    ("GM107M [GeForce GTX 850M]", "GeForce GTX 850M", "5.0"),
-    ("Tesla K80", "Tesla K80", "3.7"),
-    ("NVIDIA Tesla K80", "Tesla K80", "3.7"),
-    ("GK210GL [Tesla K80]", "Tesla K80", "3.7"),
-    ("NVIDIA GeForce RTX 4090", "GeForce RTX 4090", "8.9"),
-    ("GeForce GTX 650", "GeForce GTX 650", "3.0"),
-    ("NVIDIA GeForce RTX 3060", "GeForce RTX 3060", "8.6"),
-    ("NVIDIA A100-SXM4-40GB", "A100", "8.0"),
-])
+@pytest.mark.parametrize(
+    "printed, name, cc",
+    [
+        ("NVIDIA GeForce GTX 850M", "GeForce GTX 850M", "5.0"),
+        ("GM107M [GeForce GTX 850M]", "GeForce GTX 850M", "5.0"),
+        ("Tesla K80", "Tesla K80", "3.7"),
+        ("NVIDIA Tesla K80", "Tesla K80", "3.7"),
+        ("GK210GL [Tesla K80]", "Tesla K80", "3.7"),
+        ("NVIDIA GeForce RTX 4090", "GeForce RTX 4090", "8.9"),
+        ("GeForce GTX 650", "GeForce GTX 650", "3.0"),
+        ("NVIDIA GeForce RTX 3060", "GeForce RTX 3060", "8.6"),
+        ("NVIDIA A100-SXM4-40GB", "A100", "8.0"),
+    ],
+)
 def test_gpu_name_forms(cat, printed, name, cc):
     g = cat.gpu(printed)
     assert g is not None, printed

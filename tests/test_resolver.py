@@ -17,20 +17,41 @@ SSE42 = ["sse2", "ssse3", "sse4_1", "sse4_2"]
 CORE2 = ["sse2", "pni", "ssse3", "sse4_1"]
 
 
-def host(*, family="linux", distro="ubuntu", version="22.04", arch="x86_64", wsl=False,
-         flags=AVX2, gpus=(), driver=None, pythons=("3.10.12",), toolkits=(), cudnn=None,
-         conda=None, name="h"):
-    return HostProfile.model_validate({
-        "hostname": name,
-        "os": {"family": family, "distro": distro, "version": version, "arch": arch, "wsl": wsl},
-        "cpu": {"vendor": "x", "model": "test CPU", "flags": list(flags)},
-        "gpus": [g if isinstance(g, dict) else {"name": g} for g in gpus],
-        "nvidia_driver": driver,
-        "cuda_toolkits": list(toolkits),
-        "cudnn": cudnn,
-        "pythons": list(pythons),
-        "conda": conda,
-    })
+def host(
+    *,
+    family="linux",
+    distro="ubuntu",
+    version="22.04",
+    arch="x86_64",
+    wsl=False,
+    flags=AVX2,
+    gpus=(),
+    driver=None,
+    pythons=("3.10.12",),
+    toolkits=(),
+    cudnn=None,
+    conda=None,
+    name="h",
+):
+    return HostProfile.model_validate(
+        {
+            "hostname": name,
+            "os": {
+                "family": family,
+                "distro": distro,
+                "version": version,
+                "arch": arch,
+                "wsl": wsl,
+            },
+            "cpu": {"vendor": "x", "model": "test CPU", "flags": list(flags)},
+            "gpus": [g if isinstance(g, dict) else {"name": g} for g in gpus],
+            "nvidia_driver": driver,
+            "cuda_toolkits": list(toolkits),
+            "cudnn": cudnn,
+            "pythons": list(pythons),
+            "conda": conda,
+        }
+    )
 
 
 def plan(h, **spec):
@@ -62,9 +83,11 @@ def test_01_rtx4090_latest_uses_and_cuda_and_keeps_driver():
     assert (p.tensorflow.version, p.tensorflow.variant) == ("2.21.0", "gpu")
     assert p.tensorflow.requirement == "tensorflow[and-cuda]==2.21.0"
     assert (p.driver.action, p.driver.version, p.driver.min_version) == (
-        "keep", "535.154.05", "525.60.13")
-    assert (p.env_manager.manager, p.python.action, p.python.version) == (
-        "venv", "keep", "3.10.12")
+        "keep",
+        "535.154.05",
+        "525.60.13",
+    )
+    assert (p.env_manager.manager, p.python.action, p.python.version) == ("venv", "keep", "3.10.12")
     assert p.cuda.source.startswith("pip") and p.cuda.version == ">=12.5.82"
     assert p.cudnn.version == ">=9.3.0.75"
     assert p.env_manager.name == "tf221"
@@ -88,16 +111,21 @@ def test_03_tf213_uses_the_official_conda_recipe():
 
 
 def test_04_tf213_in_a_venv_uses_a_system_toolkit():
-    p = ok(plan(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.13",
-                env_manager="venv"))
+    p = ok(plan(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.13", env_manager="venv"))
     assert (p.cuda.action, p.cuda.version, p.cudnn.version) == ("install", "11.8", "8.6")
     assert p.cuda.source.startswith("system")
     assert (p.env_manager.manager, p.python.version) == ("venv", "3.10.12")
 
 
 def test_05_cuda_source_pip_before_2_14_is_refused():
-    p = refused(plan(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.13",
-                     cuda_source="pip", gpu="require"))
+    p = refused(
+        plan(
+            host(gpus=[RTX4090], driver="535.154.05"),
+            tensorflow="2.13",
+            cuda_source="pip",
+            gpu="require",
+        )
+    )
     assert "cuda_source: pip is not possible" in p.error
     assert any("cuda_source: auto" in a.summary for a in p.alternatives)
 
@@ -122,8 +150,10 @@ def test_08_driver_keep_too_old_falls_back_to_cpu_with_warning():
 
 def test_09_driver_keep_with_gpu_require_is_refused_with_alternatives():
     p = refused(plan(host(gpus=[RTX4090], driver="515.105.01"), driver="keep", gpu="require"))
-    assert ("driver: keep, but the installed 515.105.01 predates the 520 branch that "
-            "NVIDIA GeForce RTX 4090 (Ada Lovelace, CC 8.9) needs") in p.error
+    assert (
+        "driver: keep, but the installed 515.105.01 predates the 520 branch that "
+        "NVIDIA GeForce RTX 4090 (Ada Lovelace, CC 8.9) needs"
+    ) in p.error
     alts = {a.summary.split(":")[0]: a for a in p.alternatives}
     assert "with driver" in " ".join(alts)
     assert any(a.tensorflow == "2.21.0" and a.variant == "gpu" for a in p.alternatives)
@@ -136,7 +166,10 @@ def test_09b_driver_keep_plans_the_newest_release_the_driver_can_run():
     h = host(gpus=["NVIDIA GeForce GTX 1080"], driver="418.226.00", pythons=["3.8.10"])
     p = ok(plan(h, driver="keep", gpu="require"))
     assert (p.tensorflow.version, p.tensorflow.source, p.cuda.version) == (
-        "2.4.1", "conda:anaconda", "10.1")
+        "2.4.1",
+        "conda:anaconda",
+        "10.1",
+    )
     assert p.tensorflow.requirement == "tensorflow-gpu=2.4.1"
     p = ok(plan(h, driver="keep", gpu="require", env_manager="venv"))
     assert (p.tensorflow.version, p.cuda.version) == ("2.3.4", "10.1")
@@ -179,8 +212,17 @@ def test_14_gtx680_latest_auto_stays_on_2x_cpu():
 
 def test_15_k80_latest_gets_newest_build_with_sm35():
     # 2.15+ drop sm_35; 2.14 (CUDA 11.8) still targets sm_35 -> CC 3.7 runs it natively.
-    p = ok(plan(host(distro="centos", version="7.9.2009", gpus=["Tesla K80"] * 4,
-                     driver="470.82.01", pythons=["3.6.8"])))
+    p = ok(
+        plan(
+            host(
+                distro="centos",
+                version="7.9.2009",
+                gpus=["Tesla K80"] * 4,
+                driver="470.82.01",
+                pythons=["3.6.8"],
+            )
+        )
+    )
     assert (p.tensorflow.version, p.tensorflow.variant) == ("2.14.1", "gpu")
     assert (p.driver.action, p.driver.min_version) == ("keep", "450.80.02")
     assert (p.env_manager.manager, p.python.version) == ("conda", "3.11")
@@ -188,8 +230,9 @@ def test_15_k80_latest_gets_newest_build_with_sm35():
 
 
 def test_16_k80_tf215_refused_with_older_gpu_alternative():
-    p = refused(plan(host(gpus=["Tesla K80"], driver="470.82.01"), tensorflow="2.15",
-                     gpu="require"))
+    p = refused(
+        plan(host(gpus=["Tesla K80"], driver="470.82.01"), tensorflow="2.15", gpu="require")
+    )
     assert "Tesla K80 (Kepler, CC 3.7) cannot run it" in p.error
     assert any(a.tensorflow == "2.14.1" and a.variant == "gpu" for a in p.alternatives)
 
@@ -243,7 +286,10 @@ def test_23_gtx850m_tf21_gets_cuda_101_and_cudnn_76():
     h = host(**WIN10, gpus=["GeForce GTX 850M"], driver="456.71", pythons=["3.7.9"])
     p = ok(plan(h, tensorflow="2.1"))
     assert (p.tensorflow.version, p.tensorflow.package, p.tensorflow.variant) == (
-        "2.1.4", "tensorflow", "gpu")
+        "2.1.4",
+        "tensorflow",
+        "gpu",
+    )
     assert (p.cuda.version, p.cudnn.version) == ("10.1", "7.6")
     assert (p.driver.action, p.driver.min_version) == ("keep", "418.96")
     assert (p.env_manager.manager, p.python.version) == ("venv", "3.7.9")
@@ -277,7 +323,9 @@ def test_26_windows_native_gpu_after_2_10_is_refused_pointing_to_wsl2():
 def test_27_wsl2_uses_the_linux_build_and_the_windows_driver_minimum():
     p = ok(plan(host(wsl=True, gpus=["NVIDIA GeForce RTX 3060"], driver="531.41")))
     assert (p.tensorflow.version, p.tensorflow.requirement) == (
-        "2.21.0", "tensorflow[and-cuda]==2.21.0")
+        "2.21.0",
+        "tensorflow[and-cuda]==2.21.0",
+    )
     assert (p.driver.action, p.driver.min_version) == ("keep", "528.33")
 
 
@@ -294,7 +342,10 @@ def test_28_wsl2_old_driver_must_be_upgraded_on_windows():
 def test_29_no_avx_linux_gets_conda_forge_sse3_build():
     p = ok(plan(host(flags=SSE42, pythons=["3.11.2"])))
     assert (p.tensorflow.version, p.tensorflow.package, p.tensorflow.source) == (
-        "2.19.1", "tensorflow-sse3", "conda:conda-forge")
+        "2.19.1",
+        "tensorflow-sse3",
+        "conda:conda-forge",
+    )
     assert p.env_manager.manager == "conda"
     assert "official x86 wheels use AVX since TF 1.6" in p.reasons[0]
 
@@ -314,16 +365,14 @@ def test_31_no_avx_with_old_python_gets_tf_1_5_in_a_venv():
 def test_32_no_avx_windows_gtx650_default_gets_tf13_gpu():
     # no AVX: official >= 1.6 out; 1.5 needs CC 3.5, 1.4.1 has no Windows wheel;
     # 1.3.0 GPU (CUDA 8, cuDNN 6, CC >= 3.0) fits and is the same major as the CPU option.
-    h = host(**WIN10, flags=["sse2"], gpus=["GeForce GTX 650"], driver="451.67",
-             pythons=["3.8.3"])
+    h = host(**WIN10, flags=["sse2"], gpus=["GeForce GTX 650"], driver="451.67", pythons=["3.8.3"])
     p = ok(plan(h))
     assert (p.tensorflow.version, p.tensorflow.package) == ("1.3.0", "tensorflow-gpu")
     assert (p.cuda.version, p.cudnn.version) == ("8", "6")
 
 
 def test_33_no_avx_windows_with_community_builds_gets_fo40225_sse2_gpu():
-    h = host(**WIN10, flags=["sse2"], gpus=["GeForce GTX 650"], driver="451.67",
-             pythons=["3.8.3"])
+    h = host(**WIN10, flags=["sse2"], gpus=["GeForce GTX 650"], driver="451.67", pythons=["3.8.3"])
     p = ok(plan(h, allow_community_builds=True))
     assert p.tensorflow.source == "community:fo40225"
     assert p.tensorflow.variant == "gpu"
@@ -332,11 +381,18 @@ def test_33_no_avx_windows_with_community_builds_gets_fo40225_sse2_gpu():
 
 
 def test_34_wheelhouse_build_is_used_for_a_non_avx_cpu():
-    w = parse_wheel_name("tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl",
-                         "/srv/wheels/tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl")
+    w = parse_wheel_name(
+        "tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl",
+        "/srv/wheels/tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl",
+    )
     h = host(flags=SSE42, pythons=["3.11.2"])
-    p = ok(resolve(h, StackSpec(tensorflow="2.15", allow_community_builds=True,
-                                env_manager="venv"), wheelhouse=[w]))
+    p = ok(
+        resolve(
+            h,
+            StackSpec(tensorflow="2.15", allow_community_builds=True, env_manager="venv"),
+            wheelhouse=[w],
+        )
+    )
     assert (p.tensorflow.source, p.tensorflow.version) == ("wheelhouse", "2.15.1")
     assert p.tensorflow.url == w.location
     # the same wheelhouse is ignored when community builds are not allowed
@@ -347,8 +403,11 @@ def test_34_wheelhouse_build_is_used_for_a_non_avx_cpu():
 def test_35_wheelhouse_build_above_the_cpu_level_is_not_used():
     w = parse_wheel_name("tensorflow-2.15.1+avx2.cpu-cp311-cp311-linux_x86_64.whl")
     h = host(flags=SSE42, pythons=["3.11.2"])
-    p = resolve(h, StackSpec(tensorflow="2.15", allow_community_builds=True,
-                             env_manager="venv"), wheelhouse=[w])
+    p = resolve(
+        h,
+        StackSpec(tensorflow="2.15", allow_community_builds=True, env_manager="venv"),
+        wheelhouse=[w],
+    )
     assert not p.ok and "AVX2" in p.error
 
 
@@ -362,14 +421,12 @@ def test_36_raspberry_pi_aarch64_cpu_build():
 
 
 def test_37_aarch64_gpu_require_is_refused():
-    p = refused(plan(host(arch="aarch64", flags=["fp"], gpus=["Jetson AGX Orin"]),
-                     gpu="require"))
+    p = refused(plan(host(arch="aarch64", flags=["fp"], gpus=["Jetson AGX Orin"]), gpu="require"))
     assert "no official GPU build for linux_aarch64" in p.error
 
 
 def test_38_macos_apple_silicon_and_intel():
-    p = ok(plan(host(family="darwin", distro="macOS", arch="arm64", flags=[],
-                     pythons=["3.12.3"])))
+    p = ok(plan(host(family="darwin", distro="macOS", arch="arm64", flags=[], pythons=["3.12.3"])))
     assert (p.tensorflow.version, p.python.version) == ("2.21.0", "3.12.3")
     # no macOS x86_64 wheels after 2.16
     p = ok(plan(host(family="darwin", distro="macOS", flags=AVX2, pythons=["3.11.8"])))
@@ -380,8 +437,7 @@ def test_38_macos_apple_silicon_and_intel():
 
 
 def test_39_python_pin_outside_the_release_is_refused():
-    p = refused(plan(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.15",
-                     python="3.12"))
+    p = refused(plan(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.15", python="3.12"))
     assert "supports Python 3.9–3.11" in p.error
     assert any("python: None" in a.summary for a in p.alternatives)
 
@@ -389,7 +445,10 @@ def test_39_python_pin_outside_the_release_is_refused():
 def test_40_python_pin_not_on_host_uses_conda():
     p = ok(plan(host(gpus=[RTX4090], driver="535.154.05"), python="3.12"))
     assert (p.tensorflow.version, p.python.version, p.env_manager.manager) == (
-        "2.21.0", "3.12", "conda")
+        "2.21.0",
+        "3.12",
+        "conda",
+    )
 
 
 def test_41_specifier_range():
@@ -410,8 +469,12 @@ def test_43_exact_patch_version():
 
 
 def test_44_installed_system_toolkit_and_cudnn_are_kept():
-    h = host(gpus=[RTX4090], driver="535.154.05", toolkits=[{"version": "11.2.2"}],
-             cudnn={"version": "8.1.1"})
+    h = host(
+        gpus=[RTX4090],
+        driver="535.154.05",
+        toolkits=[{"version": "11.2.2"}],
+        cudnn={"version": "8.1.1"},
+    )
     p = ok(plan(h, tensorflow="2.10", env_manager="venv"))
     assert (p.cuda.action, p.cudnn.action) == ("keep", "keep")
 
@@ -438,8 +501,14 @@ def test_47_unknown_gpu_name_without_cc_falls_back_to_cpu():
 
 
 def test_48_cc_from_the_probe_is_used_for_unknown_names():
-    p = ok(plan(host(gpus=[{"name": "NVIDIA Mystery Card 9000", "compute_capability": "8.6"}],
-                     driver="550.127.05")))
+    p = ok(
+        plan(
+            host(
+                gpus=[{"name": "NVIDIA Mystery Card 9000", "compute_capability": "8.6"}],
+                driver="550.127.05",
+            )
+        )
+    )
     assert (p.tensorflow.variant, p.tensorflow.version) == ("gpu", "2.21.0")
 
 
@@ -450,16 +519,26 @@ def test_49_unknown_cpu_flags_assume_avx_with_warning():
 
 
 def test_50_existing_conda_env_is_kept_and_env_name_honoured():
-    h = host(gpus=[RTX4090], driver="535.154.05",
-             conda={"version": "24.1.2", "prefix": "/opt/conda", "envs": ["base", "lab"]})
+    h = host(
+        gpus=[RTX4090],
+        driver="535.154.05",
+        conda={"version": "24.1.2", "prefix": "/opt/conda", "envs": ["base", "lab"]},
+    )
     p = ok(plan(h, tensorflow="2.13", env_name="lab"))
     assert (p.env_manager.manager, p.env_manager.name, p.env_manager.action) == (
-        "conda", "lab", "keep")
+        "conda",
+        "lab",
+        "keep",
+    )
 
 
 def test_51_tf1_gpu_on_linux_uses_tensorflow_gpu_package():
-    p = ok(plan(host(gpus=["NVIDIA GeForce GTX 1080"], driver="470.256.02",
-                     pythons=["3.6.9"]), tensorflow="1.15"))
+    p = ok(
+        plan(
+            host(gpus=["NVIDIA GeForce GTX 1080"], driver="470.256.02", pythons=["3.6.9"]),
+            tensorflow="1.15",
+        )
+    )
     assert (p.tensorflow.package, p.tensorflow.version) == ("tensorflow-gpu", "1.15.5")
     assert (p.cuda.version, p.cudnn.version) == ("10.0", "7.4")
     assert p.driver.min_version == "410.48"

@@ -21,7 +21,12 @@ def test_yaml_off_means_off_and_versions_stay_text(tmp_path):
 def test_defaults():
     s = StackSpec()
     assert (s.tensorflow, s.gpu, s.env_manager, s.driver, s.cuda_source) == (
-        "latest", "auto", "auto", "auto", "auto")
+        "latest",
+        "auto",
+        "auto",
+        "auto",
+        "auto",
+    )
     assert s.allow_community_builds is False
 
 

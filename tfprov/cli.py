@@ -50,8 +50,10 @@ def _spec_from_args(args) -> StackSpec:
     if args.spec:
         base = load_spec_file(args.spec)
         if flags:
-            return spec_from_mapping({**base.model_dump(exclude_unset=True), **flags},
-                                     f"{args.spec} + command-line flags")
+            return spec_from_mapping(
+                {**base.model_dump(exclude_unset=True), **flags},
+                f"{args.spec} + command-line flags",
+            )
         return base
     return spec_from_mapping(flags, "command-line flags")
 
@@ -64,8 +66,9 @@ def cmd_plan(args) -> int:
     catalog = load_catalog()
     plans: list[Plan] = [resolve(p, spec, catalog, wheels) for p in profiles]
     if args.json:
-        json.dump([p.model_dump(mode="json") for p in plans], sys.stdout, indent=2,
-                  ensure_ascii=False)
+        json.dump(
+            [p.model_dump(mode="json") for p in plans], sys.stdout, indent=2, ensure_ascii=False
+        )
         sys.stdout.write("\n")
     else:
         for prof, plan in zip(profiles, plans, strict=True):
@@ -96,8 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("plan", help="plan the TensorFlow stack for hosts described by profiles")
-    p.add_argument("--profile", action="extend", nargs="+", required=True, metavar="FILE",
-                   help="host profile JSON files (repeatable; a shell glob works)")
+    p.add_argument(
+        "--profile",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="host profile JSON files (repeatable; a shell glob works)",
+    )
     p.add_argument("--spec", metavar="FILE.yml", help="stack spec YAML")
     p.add_argument("--tensorflow", help='"2.15", ">=2.10,<2.13", "2.15.1" or "latest"')
     p.add_argument("--gpu", choices=["auto", "require", "off"])
@@ -105,10 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-manager", dest="env_manager", choices=["auto", "conda", "venv"])
     p.add_argument("--env-name", dest="env_name")
     p.add_argument("--driver", help="auto, keep or a branch number such as 535")
-    p.add_argument("--cuda-source", dest="cuda_source",
-                   choices=["auto", "pip", "conda", "system"])
-    p.add_argument("--allow-community-builds", dest="allow_community_builds",
-                   action="store_const", const=True, default=None)
+    p.add_argument("--cuda-source", dest="cuda_source", choices=["auto", "pip", "conda", "system"])
+    p.add_argument(
+        "--allow-community-builds",
+        dest="allow_community_builds",
+        action="store_const",
+        const=True,
+        default=None,
+    )
     p.add_argument("--wheelhouse", help="directory or URL of a lab wheelhouse")
     p.add_argument("--json", action="store_true", help="print the plans as JSON")
     p.set_defaults(func=cmd_plan)

@@ -13,9 +13,12 @@ def _host_line(p: HostProfile) -> str:
     os_ = " ".join(x for x in (p.os.distro or p.os.family, p.os.version, p.os.arch) if x)
     if p.os.wsl:
         os_ += " (WSL)"
-    gpus = ", ".join(
-        g.name + (f" CC {g.compute_capability}" if g.compute_capability else "") for g in p.gpus
-    ) or "no NVIDIA GPU"
+    gpus = (
+        ", ".join(
+            g.name + (f" CC {g.compute_capability}" if g.compute_capability else "") for g in p.gpus
+        )
+        or "no NVIDIA GPU"
+    )
     drv = f"driver {p.nvidia_driver}" if p.nvidia_driver else "no driver"
     return f"{os_}; {gpus}; {drv}"
 
@@ -66,19 +69,22 @@ def matrix_for_tensorflow(cat: Catalog, wanted: str) -> dict:
         if not (spec.matches(r.version) or (wanted[0].isdigit() and minor_of(wanted) == r.minor)):
             continue
         lg, wg = r.gpu.get("linux_gpu"), r.gpu.get("windows_gpu")
-        data.append({
-            "version": r.version,
-            "needs_avx": r.needs_avx,
-            "python": {k: list(v.pythons) for k, v in r.cpu_packages.items()},
-            "cpu_package": {k: v.name for k, v in r.cpu_packages.items()},
-            "gpu_package": {k: v.name for k, v in r.gpu_packages.items()},
-            "linux_gpu": {"cuda": lg.cuda, "cudnn": lg.cudnn} if lg else None,
-            "windows_gpu": {"cuda": wg.cuda, "cudnn": wg.cudnn}
-            if wg and V(r.minor) <= V(cat.rules.windows_native_gpu_until.value) else None,
-            "gpu_targets": list(r.targets),
-            "documented_min_cc": r.documented_min_cc,
-            "and_cuda": bool(r.and_cuda),
-        })
+        data.append(
+            {
+                "version": r.version,
+                "needs_avx": r.needs_avx,
+                "python": {k: list(v.pythons) for k, v in r.cpu_packages.items()},
+                "cpu_package": {k: v.name for k, v in r.cpu_packages.items()},
+                "gpu_package": {k: v.name for k, v in r.gpu_packages.items()},
+                "linux_gpu": {"cuda": lg.cuda, "cudnn": lg.cudnn} if lg else None,
+                "windows_gpu": {"cuda": wg.cuda, "cudnn": wg.cudnn}
+                if wg and V(r.minor) <= V(cat.rules.windows_native_gpu_until.value)
+                else None,
+                "gpu_targets": list(r.targets),
+                "documented_min_cc": r.documented_min_cc,
+                "and_cuda": bool(r.and_cuda),
+            }
+        )
     lines = []
     for d in data:
         lg = d["linux_gpu"]
@@ -106,24 +112,35 @@ def matrix_for_cuda(cat: Catalog, cuda: str) -> dict:
     rows = [t for t in cat.cuda.toolkits if minor_of(t.version) == mi]
     cc = cat.cuda_cc_range(mi)
     mc = cat.minor_compat(V(mi).major)
-    tfs = [r.version for r in cat.releases
-           if any(minor_of(b.cuda) == mi for b in r.gpu.values())]
-    data = {
-        "cuda": mi,
-        "releases": [{"release": t.release, "version": t.version, "linux": t.linux,
-                      "windows": t.windows} for t in rows],
-        "minor_version_compatibility": mc.model_dump(exclude={"source", "note"}) if mc else None,
-        "compute_capability": {"min": cc.min, "max": cc.max} if cc else None,
-        "tensorflow": tfs,
-    } if rows else {}
+    tfs = [r.version for r in cat.releases if any(minor_of(b.cuda) == mi for b in r.gpu.values())]
+    data = (
+        {
+            "cuda": mi,
+            "releases": [
+                {"release": t.release, "version": t.version, "linux": t.linux, "windows": t.windows}
+                for t in rows
+            ],
+            "minor_version_compatibility": mc.model_dump(exclude={"source", "note"})
+            if mc
+            else None,
+            "compute_capability": {"min": cc.min, "max": cc.max} if cc else None,
+            "tensorflow": tfs,
+        }
+        if rows
+        else {}
+    )
     if not rows:
         return {"data": {}, "text": f"no CUDA {cuda} in the catalog\n"}
     lines = [f"CUDA {mi}"]
-    lines += [f"  {t.release:<45} driver ≥ linux {t.linux or '-':<12} windows {t.windows or '-'}"
-              for t in rows]
+    lines += [
+        f"  {t.release:<45} driver ≥ linux {t.linux or '-':<12} windows {t.windows or '-'}"
+        for t in rows
+    ]
     if mc:
-        lines.append(f"  minor version compatibility ({mc.major}.x): linux ≥ {mc.linux}, "
-                     f"windows ≥ {mc.windows}")
+        lines.append(
+            f"  minor version compatibility ({mc.major}.x): linux ≥ {mc.linux}, "
+            f"windows ≥ {mc.windows}"
+        )
     if cc:
         lines.append(f"  compute capability {cc.min} … {cc.max}")
     lines.append(f"  TensorFlow built with it: {', '.join(tfs) or '-'}")
@@ -140,20 +157,33 @@ def matrix_for_gpu(cat: Catalog, name: str) -> dict:
     for r in cat.releases:
         if "linux_gpu" not in r.gpu:
             continue
-        how = runnable(g.cc, r.targets) if r.targets else (
-            "sass" if r.documented_min_cc and V(g.cc) >= V(r.documented_min_cc) else None)
+        how = (
+            runnable(g.cc, r.targets)
+            if r.targets
+            else ("sass" if r.documented_min_cc and V(g.cc) >= V(r.documented_min_cc) else None)
+        )
         if how:
             runs.append({"tensorflow": r.version, "how": how, "cuda": r.gpu["linux_gpu"].cuda})
     data = {
-        "name": g.name, "compute_capability": g.cc, "architecture": g.arch,
-        "driver_branches": {"first": arch.first_branch, "last": arch.last_branch,
-                            "last_version": last.latest if last else None},
+        "name": g.name,
+        "compute_capability": g.cc,
+        "architecture": g.arch,
+        "driver_branches": {
+            "first": arch.first_branch,
+            "last": arch.last_branch,
+            "last_version": last.latest if last else None,
+        },
         "tensorflow_gpu": runs,
     }
-    lines = [f"{g.name}: {g.arch}, compute capability {g.cc}",
-             f"  driver branches {arch.first_branch or '?'} … "
-             f"{arch.last_branch or 'current'}" + (f" (newest {last.latest})" if last else ""),
-             "  official TensorFlow GPU builds it can run (Linux):"]
-    lines += [f"    TF {x['tensorflow']:<8} CUDA {x['cuda']:<5} "
-              f"{'native' if x['how'] == 'sass' else 'PTX JIT'}" for x in runs] or ["    none"]
+    lines = [
+        f"{g.name}: {g.arch}, compute capability {g.cc}",
+        f"  driver branches {arch.first_branch or '?'} … "
+        f"{arch.last_branch or 'current'}" + (f" (newest {last.latest})" if last else ""),
+        "  official TensorFlow GPU builds it can run (Linux):",
+    ]
+    lines += [
+        f"    TF {x['tensorflow']:<8} CUDA {x['cuda']:<5} "
+        f"{'native' if x['how'] == 'sass' else 'PTX JIT'}"
+        for x in runs
+    ] or ["    none"]
     return {"data": data, "text": "\n".join(lines) + "\n"}

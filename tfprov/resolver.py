@@ -14,16 +14,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from .catalog import X86_PLATFORMS, Catalog, TFRelease, load_catalog, runnable
 from .catalog import models as m
-from .plan import Alternative, Component, DriverChoice, EnvChoice, Plan, TensorflowChoice
+from .plan import (
+    Alternative,
+    Component,
+    DriverChoice,
+    EnvChoice,
+    Plan,
+    TensorflowChoice,
+    assemble,
+)
 from .profile import HostProfile
 from .spec import StackSpec
 from .versions import V, cc_tuple, minor_of
 from .wheelhouse import WheelhouseWheel
 
 SIMD_LEVELS = ("sse2", "sse3", "sse4.1", "sse4.2", "avx", "avx2", "avx512")
+_SIMD_RANK = {level: i for i, level in enumerate(SIMD_LEVELS)}
 _FLAG_TO_LEVEL = {
     "sse2": "sse2",
     "pni": "sse3",  # /proc/cpuinfo calls SSE3 'pni'
@@ -56,8 +66,14 @@ class GpuView:
     model: m.GpuModel | None
 
     def label(self) -> str:
-        parts = [p for p in (self.arch.name if self.arch else None,
-                             f"CC {self.cc}" if self.cc else "CC unknown") if p]
+        parts = [
+            p
+            for p in (
+                self.arch.name if self.arch else None,
+                f"CC {self.cc}" if self.cc else "CC unknown",
+            )
+            if p
+        ]
         return f"{self.name} ({', '.join(parts)})"
 
 
@@ -80,6 +96,7 @@ class HostView:
     pythons: dict[str, str]  # minor -> full version
     toolkits: set[str]  # CUDA minors installed system-wide
     cudnn: str | None
+    ccs: tuple[str | None, ...] = ()
 
     @classmethod
     def of(cls, p: HostProfile, cat: Catalog) -> HostView:
@@ -112,6 +129,7 @@ class HostView:
             pythons=pythons,
             toolkits={minor_of(t.version) for t in p.cuda_toolkits},
             cudnn=p.cudnn.version if p.cudnn else None,
+            ccs=tuple(g.cc for g in gpus),
         )
 
     @property
@@ -123,7 +141,7 @@ class HostView:
             return False
         if self.simd is None:
             return not self.flags_known  # unknown flags: assume a modern CPU (warned)
-        return SIMD_LEVELS.index(self.simd) >= SIMD_LEVELS.index(level)
+        return _SIMD_RANK[self.simd] >= _SIMD_RANK[level]
 
 
 # --- builds: one way to get a given release onto the host --------------------------------
@@ -155,14 +173,23 @@ class Unmet(Exception):
     """One constraint that a candidate build does not meet (message: the chain)."""
 
 
+def _fail(ctx: Ctx, message) -> Unmet:
+    """An Unmet whose message is only composed when someone will read it: most candidate
+    builds fail silently on the way to the one that fits."""
+    return Unmet(message() if ctx.explain else "")
+
+
 @dataclass
 class Ctx:
     cat: Catalog
     host: HostView
     spec: StackSpec
     wheelhouse: tuple[WheelhouseWheel, ...]
-    reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    explain: bool = True  # compose failure messages (only for the release that is reported)
+    quiet: bool = False  # searching for an alternative: no failure texts at all
+    gate_memo: dict | None = None
+    builds_memo: dict | None = None
 
 
 # --- public entry point --------------------------------------------------------------------
@@ -180,6 +207,10 @@ def resolve(
     ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse))
     name = profile.hostname
 
+    if spec.gpu == "require" and not host.gpus:
+        return _refusal(
+            ctx, name, "gpu: require, but the host has no NVIDIA GPU", _alternatives(ctx, "cpu")
+        )
     found = _search(ctx)
     if not found.candidates:
         newest, oldest = cat.releases[0].version, cat.releases[-1].version
@@ -190,15 +221,11 @@ def resolve(
             f"(the catalog knows {oldest} … {newest})",
             [],
         )
-    if spec.gpu == "require" and not host.gpus:
-        return _refusal(
-            ctx, name, "gpu: require, but the host has no NVIDIA GPU", _alternatives(ctx, "cpu")
-        )
     if not host.flags_known and host.is_x86:
         ctx.warnings.append("CPU flags unknown: assuming the CPU has AVX")
     if found.plan is not None:
         _explain_choice(ctx, found)
-        return found.plan
+        return found.plan.to_plan(name)
     ff, variants = found.first_failure, found.variants
     error = ff.get(variants[0]) or "no build fits"
     if len(variants) > 1 and variants[1] in ff:
@@ -211,7 +238,7 @@ class _Found:
     candidates: list[TFRelease]
     variants: list[str]
     first_failure: dict[str, str]
-    plan: Plan | None = None
+    plan: Fit | None = None
     build: Build | None = None
     variant: str | None = None
     gpu_passed_over: Build | None = None  # an older-major GPU build 'auto' did not take
@@ -220,7 +247,12 @@ class _Found:
 def _search(ctx: Ctx) -> _Found:
     """Try every (variant, release, build) in preference order; the first that fits wins."""
     spec, cat = ctx.spec, ctx.cat
-    candidates = [r for r in cat.releases if spec.matches(r.version) or _minor_match(spec, r)]
+    cache = cat.memo.setdefault("candidates", {})
+    candidates = cache.get(spec.tensorflow)
+    if candidates is None:
+        candidates = cache[spec.tensorflow] = [
+            r for r in cat.releases if spec.matches(r.version) or _minor_match(spec, r)
+        ]
     if spec.gpu == "off" or not ctx.host.gpus:
         variants = ["cpu"] if spec.gpu != "require" else []
     else:
@@ -255,17 +287,44 @@ def _first_fit(ctx: Ctx, variant: str, pool, first_failure: dict[str, str]):
     """The first build that fits, newest release first.  ``first_failure[variant]`` gets
     why the newest release did not fit: every build of it that was tried, or why it has
     none here."""
-    for i, rel in enumerate(pool):
+    rest = pool
+    if pool and not ctx.quiet and variant not in first_failure:
+        # the newest release is checked in full, so that its failure can be told
+        ctx.explain = True
         failures = []
-        for build in _builds(ctx, rel, variant):
+        for build in _builds(ctx, pool[0], variant):
             try:
                 return _plan_build(ctx, build), build
             except Unmet as exc:
                 failures.append(f"{build.describe()}: {exc}")
-        if i == 0 or variant not in first_failure:
-            text = "; ".join(dict.fromkeys(failures)) or _no_build_reason(ctx, rel, variant)
-            first_failure.setdefault(variant, text)
+        text = "; ".join(dict.fromkeys(failures)) or _no_build_reason(ctx, pool[0], variant)
+        first_failure[variant] = text
+        rest = pool[1:]
+    ctx.explain = False
+    for build in _passing(ctx, variant, rest):
+        try:
+            return _plan_build(ctx, build), build
+        except Unmet:
+            continue
     return None
+
+
+def _passing(ctx: Ctx, variant: str, pool) -> list[Build]:
+    """The builds of ``pool``'s releases that pass :func:`_gate`, in order.  Without a
+    wheelhouse this depends only on the spec group and the host's gate signature, so the
+    list is memoized: hosts of the same kind skip straight to the builds worth checking."""
+    if not pool:
+        return []
+    if ctx.wheelhouse and ctx.spec.allow_community_builds:
+        return [b for rel in pool for b in _builds(ctx, rel, variant) if _gate(ctx, b)]
+    _builds(ctx, pool[0], variant)  # makes sure ctx.builds_memo is set
+    _gate_memo(ctx)
+    key = (id(ctx.builds_memo), id(ctx.gate_memo), variant, pool[0].minor, len(pool))
+    memo = ctx.cat.memo.setdefault("passing", {})
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = [b for rel in pool for b in _builds(ctx, rel, variant) if _gate(ctx, b)]
+    return hit
 
 
 def _minor_match(spec: StackSpec, rel: TFRelease) -> bool:
@@ -284,9 +343,56 @@ def _requested_version(spec: StackSpec, rel: TFRelease, version: str) -> str:
 # --- enumerate builds -------------------------------------------------------------------
 
 
-def _builds(ctx: Ctx, rel: TFRelease, variant: str):
+def _builds(ctx: Ctx, rel: TFRelease, variant: str) -> tuple[Build, ...]:
     """Ways to install ``rel``/``variant`` here, best first: official wheels, official conda
-    builds, then (if allowed) a lab wheelhouse and community builds."""
+    builds, then (if allowed) a lab wheelhouse and community builds.
+
+    The list depends only on the release, the platform and a few spec fields, so it is
+    built once per process for each such combination (wheelhouse builds are added per call).
+    """
+    spec = ctx.spec
+    cache = ctx.builds_memo
+    if cache is None:
+        group = (
+            ctx.host.platform,
+            spec.env_manager == "venv",
+            spec.cuda_source,
+            spec.allow_community_builds,
+            spec.tensorflow,
+        )
+        cache = ctx.builds_memo = ctx.cat.memo.setdefault("builds", {}).setdefault(group, {})
+    key = (rel.minor, variant)
+    static = cache.get(key)
+    if static is None:
+        static = cache[key] = tuple(_make_builds(ctx, rel, variant))
+    if not (spec.allow_community_builds and ctx.wheelhouse):
+        return static
+    official = [b for b in static if not b.origin.startswith("community:")]
+    community = [b for b in static if b.origin.startswith("community:")]
+    return (*official, *_wheelhouse_builds(ctx, rel, variant), *community)
+
+
+def _wheelhouse_builds(ctx: Ctx, rel: TFRelease, variant: str):
+    for w in ctx.wheelhouse:
+        if w.minor == rel.minor and w.platform == ctx.host.platform and w.variant == variant:
+            yield Build(
+                release=rel,
+                variant=variant,
+                origin="wheelhouse",
+                package=w.project,
+                version=w.version,
+                pythons=(w.python,),
+                needs_simd=w.simd,
+                cuda=w.cuda,
+                cudnn=w.cudnn,
+                targets=rel.targets if variant == "gpu" else (),
+                min_cc=rel.documented_min_cc,
+                url=w.location,
+                source_url=w.location,
+            )
+
+
+def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
     host, cat, spec = ctx.host, ctx.cat, ctx.spec
     plat = host.platform
     pkgs = rel.gpu_packages if variant == "gpu" else rel.cpu_packages
@@ -311,10 +417,9 @@ def _builds(ctx: Ctx, rel: TFRelease, variant: str):
     os_name = _OS_OF_PLATFORM.get(plat)
     conda_plat = {"linux_x86_64": "linux-64", "windows": "win-64"}.get(plat)
     if conda_plat and spec.env_manager != "venv" and spec.cuda_source in ("auto", "conda"):
-        for cb in cat.builds.conda:
+        for cb in cat.conda_by_minor.get(rel.minor, ()):
             if (
                 cb.variant == variant
-                and minor_of(cb.version) == rel.minor
                 and conda_plat in (cb.platforms or ["linux-64"])
                 and cb.channel in ("anaconda", "defaults", "conda-forge")
             ):
@@ -342,25 +447,8 @@ def _builds(ctx: Ctx, rel: TFRelease, variant: str):
                 )
     if not spec.allow_community_builds:
         return
-    for w in ctx.wheelhouse:
-        if w.minor == rel.minor and w.platform == plat and w.variant == variant:
-            yield Build(
-                release=rel,
-                variant=variant,
-                origin="wheelhouse",
-                package=w.project,
-                version=w.version,
-                pythons=(w.python,),
-                needs_simd=w.simd,
-                cuda=w.cuda,
-                cudnn=w.cudnn,
-                targets=rel.targets if variant == "gpu" else (),
-                min_cc=rel.documented_min_cc,
-                url=w.location,
-                source_url=w.location,
-            )
-    for cw in cat.builds.community:
-        if cw.os == os_name and cw.variant == variant and minor_of(cw.version) == rel.minor:
+    for cw in cat.community_by_minor.get(rel.minor, ()):
+        if cw.os == os_name and cw.variant == variant:
             yield Build(
                 release=rel,
                 variant=variant,
@@ -372,9 +460,7 @@ def _builds(ctx: Ctx, rel: TFRelease, variant: str):
                 cuda=cw.cuda,
                 cudnn=cw.cudnn,
                 # "x.y" in a build config means SASS and PTX for x.y: compute_XY here
-                targets=tuple(
-                    f"compute_{c.replace('.', '')}" for c in cw.compute_capabilities
-                ),
+                targets=tuple(f"compute_{c.replace('.', '')}" for c in cw.compute_capabilities),
                 url=_community_url(cat, cw),
                 source_url=cat.builds.sources[cw.source].url,
             )
@@ -401,6 +487,36 @@ def _gpu_build_facts(ctx: Ctx, rel: TFRelease):
     return None
 
 
+def _gate_memo(ctx: Ctx) -> dict:
+    if ctx.gate_memo is None:
+        h = ctx.host
+        sig = (h.platform, h.simd, h.flags_known, ctx.spec.python, h.ccs)
+        ctx.gate_memo = ctx.cat.memo.setdefault("gate", {}).setdefault(sig, {})
+    return ctx.gate_memo
+
+
+def _gate(ctx: Ctx, b: Build) -> bool:
+    """The cheap, host-independent-of-software checks (CPU level, requested Python, GPU
+    compute capability), memoized per (build, CPU level, Python, GPUs): a release that
+    fails them is passed over with a dict look-up instead of a full check."""
+    host = ctx.host
+    memo = ctx.gate_memo or _gate_memo(ctx)
+    key = id(b)
+    hit = memo.get(key)
+    if hit is None:
+        hit = True
+        if b.needs_simd and host.is_x86 and not host.has_simd(b.needs_simd):
+            hit = False
+        elif not b.pythons or (ctx.spec.python and ctx.spec.python not in b.pythons):
+            hit = False
+        elif b.variant == "gpu" and b.targets:
+            hit = any(cc and runnable(cc, b.targets) for cc in host.ccs)
+        elif b.variant == "gpu" and b.min_cc:
+            hit = any(cc and cc_tuple(cc) >= cc_tuple(b.min_cc) for cc in host.ccs)
+        memo[key] = hit
+    return hit
+
+
 def _no_build_reason(ctx: Ctx, rel: TFRelease, variant: str) -> str:
     plat = ctx.host.platform
     until = ctx.cat.rules.windows_native_gpu_until.value
@@ -418,7 +534,43 @@ def _no_build_reason(ctx: Ctx, rel: TFRelease, variant: str) -> str:
 # --- check one build -------------------------------------------------------------------
 
 
-def _plan_build(ctx: Ctx, b: Build) -> Plan:
+class _Part(SimpleNamespace):
+    """A plan component while the search runs; becomes a pydantic model only in the plan
+    that is returned (building models for every candidate would dominate the cost)."""
+
+
+@dataclass
+class Fit:
+    """A build that fits the host, with every component decided."""
+
+    tensorflow: _Part
+    python: _Part
+    cuda: _Part
+    cudnn: _Part
+    driver: _Part
+    env_manager: _Part
+    reasons: list[str]
+    warnings: list[str]
+
+    def to_plan(self, host: str) -> Plan:
+        return assemble(
+            Plan,
+            {
+                "host": host,
+                "ok": True,
+                "tensorflow": assemble(TensorflowChoice, vars(self.tensorflow)),
+                "python": assemble(Component, vars(self.python)),
+                "cuda": assemble(Component, vars(self.cuda)),
+                "cudnn": assemble(Component, vars(self.cudnn)),
+                "driver": assemble(DriverChoice, vars(self.driver)),
+                "env_manager": assemble(EnvChoice, vars(self.env_manager)),
+                "reasons": self.reasons,
+                "warnings": self.warnings,
+            },
+        )
+
+
+def _plan_build(ctx: Ctx, b: Build) -> Fit:
     host, spec = ctx.host, ctx.spec
     reasons: list[str] = []
     warnings: list[str] = []
@@ -428,26 +580,31 @@ def _plan_build(ctx: Ctx, b: Build) -> Plan:
         have = host.simd or "no SSE/AVX flags"
         cpu = host.profile.cpu.model or "this CPU"
         if b.origin == "pypi":
-            raise Unmet(
-                f"official x86 wheels use AVX since TF "
-                f"{ctx.cat.rules.x86_wheels_require_avx_since.value}, but {cpu} has "
-                f"{have} (no AVX: 'Illegal instruction')"
+            raise _fail(
+                ctx,
+                lambda: (
+                    f"official x86 wheels use AVX since TF "
+                    f"{ctx.cat.rules.x86_wheels_require_avx_since.value}, but {cpu} has "
+                    f"{have} (no AVX: 'Illegal instruction')"
+                ),
             )
-        raise Unmet(f"built for {b.needs_simd.upper()}, but {cpu} has only {have}")
+        raise _fail(ctx, lambda: f"built for {b.needs_simd.upper()}, but {cpu} has only {have}")
     if b.needs_simd and host.is_x86:
         reasons.append(f"CPU: {b.needs_simd.upper()} present, as this build needs")
 
     # Python
     if not b.pythons:
-        raise Unmet(f"no wheels of TF {b.version} for {host.platform}")
+        raise _fail(ctx, lambda: f"no wheels of TF {b.version} for {host.platform}")
     if spec.python and spec.python not in b.pythons:
-        raise Unmet(
-            f"supports Python {_py_list(b.pythons)} on {host.platform}, "
-            f"not the requested {spec.python}"
+        raise _fail(
+            ctx,
+            lambda: (
+                f"supports Python {_py_list(b.pythons)} on {host.platform}, "
+                f"not the requested {spec.python}"
+            ),
         )
 
     cuda = cudnn = None
-    driver: DriverChoice
     if b.variant == "gpu":
         used = _check_gpus(ctx, b, reasons, warnings)
         need, need_why = _driver_need(ctx, b.cuda, jit=any(k == "ptx" for k in used.values()))
@@ -455,7 +612,7 @@ def _plan_build(ctx: Ctx, b: Build) -> Plan:
         cuda, cudnn, cuda_origin = _choose_cuda(ctx, b, reasons)
     else:
         cuda_origin = None
-        driver = DriverChoice(
+        driver = _Part(
             action="none",
             version=host.profile.nvidia_driver,
             reason="CPU build: no driver needed",
@@ -463,15 +620,11 @@ def _plan_build(ctx: Ctx, b: Build) -> Plan:
 
     env, python = _choose_env(ctx, b, cuda_origin, reasons)
     tf = _tf_choice(b, cuda_origin)
-    return Plan(
-        host=host.profile.hostname,
-        ok=True,
+    return Fit(
         tensorflow=tf,
         python=python,
-        cuda=cuda
-        or Component(action="none", reason="CPU build: no CUDA needed"),
-        cudnn=cudnn
-        or Component(action="none", reason="CPU build: no cuDNN needed"),
+        cuda=cuda or _Part(action="none", reason="CPU build: no CUDA needed"),
+        cudnn=cudnn or _Part(action="none", reason="CPU build: no cuDNN needed"),
         driver=driver,
         env_manager=env,
         reasons=reasons,
@@ -491,30 +644,35 @@ def _py_list(pys) -> str:
 
 def _check_gpus(ctx: Ctx, b: Build, reasons, warnings) -> dict[GpuView, str]:
     """Which GPUs can run this build, and how ('sass' or 'ptx'). Unmet if none."""
-    used: dict[GpuView, str] = {}
-    problems: dict[str, list[GpuView]] = {}
+    hows = []
     for g in ctx.host.gpus:
         if g.cc is None:
-            problems.setdefault("compute capability unknown (not in the GPU catalog)", []).append(g)
-            continue
-        if b.targets:
+            how = None
+        elif b.targets:
             how = runnable(g.cc, b.targets)
-            if how is None:
-                problems.setdefault(
-                    f"cannot run it: the build targets {', '.join(b.targets)}", []).append(g)
-                continue
         elif b.min_cc:
-            if cc_tuple(g.cc) < cc_tuple(b.min_cc):
-                problems.setdefault(
-                    f"is below the documented minimum CC {b.min_cc}", []).append(g)
-                continue
-            how = "sass"
+            how = "sass" if cc_tuple(g.cc) >= cc_tuple(b.min_cc) else None
         else:
             how = "sass"
-        used[g] = how
+        hows.append(how)
+    if not ctx.explain and not any(hows):
+        raise _fail(ctx, str)  # the common case on the way down the releases: no strings
+    used: dict[GpuView, str] = {}
+    problems: dict[str, list[GpuView]] = {}
+    for g, how in zip(ctx.host.gpus, hows, strict=True):
+        if how:
+            used[g] = how
+        elif g.cc is None:
+            problems.setdefault("compute capability unknown (not in the GPU catalog)", []).append(g)
+        elif b.targets:
+            problems.setdefault(
+                f"cannot run it: the build targets {', '.join(b.targets)}", []
+            ).append(g)
+        else:
+            problems.setdefault(f"is below the documented minimum CC {b.min_cc}", []).append(g)
     problem_text = "; ".join(f"{_labels(gs)} {why}" for why, gs in problems.items())
     if not used:
-        raise Unmet(problem_text or "no usable GPU")
+        raise _fail(ctx, lambda: problem_text or "no usable GPU")
     for g, how in used.items():
         if how == "ptx":
             warnings.append(
@@ -549,7 +707,7 @@ def _driver_need(ctx: Ctx, cuda: str | None, jit: bool) -> tuple[str | None, str
         )
     if ga_v:
         return ga_v, f"CUDA {cuda} → driver ≥ {ga_v} ({ga.release})"
-    raise Unmet(f"no published minimum {col} driver for CUDA {cuda}")
+    raise _fail(ctx, lambda: f"no published minimum {col} driver for CUDA {cuda}")
 
 
 def _arch_ceiling(ctx: Ctx, g: GpuView) -> tuple[int | None, str | None]:
@@ -576,77 +734,125 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
     for g in used:
         if need and not _driver_fits_arch(ctx, need, g):
             last, latest = _arch_ceiling(ctx, g)
-            raise Unmet(
-                f"TF {b.version} needs {need_why}, but {_labels([g])} is supported only up "
-                f"to the {last} branch" + (f" (newest {latest})" if latest else "")
+            raise _fail(
+                ctx,
+                lambda g=g, last=last, latest=latest: (
+                    f"TF {b.version} needs {need_why}, but {_labels([g])} is supported only up "
+                    f"to the {last} branch" + (f" (newest {latest})" if latest else "")
+                ),
             )
     where = "on the Windows host (WSL uses the Windows driver)" if host.profile.os.wsl else ""
-    floor = max((g.arch.first_branch for g in used if g.arch and g.arch.first_branch),
-                default=None)
+    floor = max((g.arch.first_branch for g in used if g.arch and g.arch.first_branch), default=None)
     too_old_for_gpu = bool(installed and floor and (cat.branch_of(installed) or 0) < floor)
     if spec.driver == "keep":
         if installed is None:
-            raise Unmet("driver: keep, but no NVIDIA driver is installed")
+            raise _fail(ctx, lambda: "driver: keep, but no NVIDIA driver is installed")
         if too_old_for_gpu:
-            raise Unmet(f"driver: keep, but the installed {installed} predates the {floor} "
-                        f"branch that {_labels(used)} needs")
+            raise _fail(
+                ctx,
+                lambda: (
+                    f"driver: keep, but the installed {installed} predates the {floor} "
+                    f"branch that {_labels(used)} needs"
+                ),
+            )
         if need and V(installed) < V(need):
-            raise Unmet(f"driver: keep, but the installed {installed} is older than {need_why}")
+            raise _fail(
+                ctx, lambda: f"driver: keep, but the installed {installed} is older than {need_why}"
+            )
         reasons.append(f"driver: keep {installed} (policy keep; {need_why})")
-        return DriverChoice(action="keep", version=installed, min_version=need,
-                            reason=f"policy keep; {installed} satisfies {need_why}")
+        return _Part(
+            action="keep",
+            version=installed,
+            min_version=need,
+            reason=f"policy keep; {installed} satisfies {need_why}",
+        )
     if isinstance(spec.driver, int):
         pin = cat.branch(spec.driver)
         if pin is None:
             known = ", ".join(str(x.branch) for x in cat.branches)
-            raise Unmet(f"driver: {spec.driver} is not a known driver branch ({known})")
+            raise _fail(
+                ctx, lambda: f"driver: {spec.driver} is not a known driver branch ({known})"
+            )
         for g in used:
             a = g.arch
-            if a and ((a.last_branch and pin.branch > a.last_branch)
-                      or (a.first_branch and pin.branch < a.first_branch)):
-                raise Unmet(
-                    f"driver: {pin.branch} does not support {g.label()} "
-                    f"(branches {a.first_branch or '?'}–{a.last_branch or 'current'})"
+            if a and (
+                (a.last_branch and pin.branch > a.last_branch)
+                or (a.first_branch and pin.branch < a.first_branch)
+            ):
+                raise _fail(
+                    ctx,
+                    lambda g=g, a=a: (
+                        f"driver: {pin.branch} does not support {g.label()} "
+                        f"(branches {a.first_branch or '?'}–{a.last_branch or 'current'})"
+                    ),
                 )
         if need and not _branch_meets(ctx, pin, need):
-            raise Unmet(f"driver: {pin.branch} (newest {pin.latest}) is older than {need_why}")
-        if installed and cat.branch_of(installed) == pin.branch and (
-            need is None or V(installed) >= V(need)
+            raise _fail(
+                ctx, lambda: f"driver: {pin.branch} (newest {pin.latest}) is older than {need_why}"
+            )
+        if (
+            installed
+            and cat.branch_of(installed) == pin.branch
+            and (need is None or V(installed) >= V(need))
         ):
             reasons.append(f"driver: keep {installed} (pinned branch {pin.branch}; {need_why})")
-            return DriverChoice(action="keep", version=installed, min_version=need,
-                                branch=pin.branch, reason=f"in the pinned {pin.branch} branch")
+            return _Part(
+                action="keep",
+                version=installed,
+                min_version=need,
+                branch=pin.branch,
+                reason=f"in the pinned {pin.branch} branch",
+            )
         action = "upgrade" if installed else "install"
         reasons.append(f"driver: {action} branch {pin.branch} (pinned; {need_why})")
-        return DriverChoice(action=action, version=installed, min_version=need,
-                            branch=pin.branch, source=_driver_source(ctx),
-                            reason=f"pinned branch {pin.branch}" + (f" {where}" if where else ""))
+        return _Part(
+            action=action,
+            version=installed,
+            min_version=need,
+            branch=pin.branch,
+            source=_driver_source(ctx),
+            reason=f"pinned branch {pin.branch}" + (f" {where}" if where else ""),
+        )
     # auto
     if installed and (need is None or V(installed) >= V(need)) and not too_old_for_gpu:
         reasons.append(f"driver: keep {installed} ({need_why})")
-        return DriverChoice(action="keep", version=installed, min_version=need,
-                            reason=f"installed {installed} is new enough: {need_why}")
+        return _Part(
+            action="keep",
+            version=installed,
+            min_version=need,
+            reason=f"installed {installed} is new enough: {need_why}",
+        )
     every = [g for g in host.gpus if g.arch]
     branch = _pick_branch(ctx, need, every) if len(every) > len(used) else None
     if branch is None:
         branch = _pick_branch(ctx, need, used)
         left = [g for g in every if g not in used]
         if branch is not None and left:
-            warnings.append(f"driver branch {branch.branch} does not support "
-                            f"{_labels(left)}: those GPUs will be unusable")
+            warnings.append(
+                f"driver branch {branch.branch} does not support "
+                f"{_labels(left)}: those GPUs will be unusable"
+            )
     if branch is None:
-        raise Unmet(f"no known driver branch supports {_labels(used)} "
-                    f"and meets {need_why}")
+        raise _fail(
+            ctx, lambda: f"no known driver branch supports {_labels(used)} and meets {need_why}"
+        )
     action = "upgrade" if installed else "install"
     why = f"{need_why}" + (f"; installed {installed} is older" if installed else "")
     if too_old_for_gpu:
         why = f"installed {installed} predates the {floor} branch these GPUs need; {need_why}"
     reasons.append(f"driver: {action} branch {branch.branch} ({why})")
     if host.profile.os.wsl:
-        warnings.append(f"the NVIDIA driver must be upgraded {where}; tfprov cannot do it "
-                        "from inside WSL")
-    return DriverChoice(action=action, version=installed, min_version=need, branch=branch.branch,
-                        source=_driver_source(ctx), reason=why)
+        warnings.append(
+            f"the NVIDIA driver must be upgraded {where}; tfprov cannot do it from inside WSL"
+        )
+    return _Part(
+        action=action,
+        version=installed,
+        min_version=need,
+        branch=branch.branch,
+        source=_driver_source(ctx),
+        reason=why,
+    )
 
 
 def _branch_meets(ctx: Ctx, b: m.DriverBranch, need: str) -> bool:
@@ -657,6 +863,16 @@ def _branch_meets(ctx: Ctx, b: m.DriverBranch, need: str) -> bool:
 
 
 def _pick_branch(ctx: Ctx, need: str | None, used: list[GpuView]) -> m.DriverBranch | None:
+    """The newest production/long-term branch that runs every GPU in ``used`` and meets
+    ``need`` (memoized: it depends only on the OS column, the need and the architectures)."""
+    key = (ctx.host.os_short, need, tuple(sorted({g.arch.name for g in used if g.arch})))
+    memo = ctx.cat.memo.setdefault("branch", {})
+    if key not in memo:
+        memo[key] = _pick_branch_uncached(ctx, need, used)
+    return memo[key]
+
+
+def _pick_branch_uncached(ctx, need, used):
     fits = []
     for b in ctx.cat.branches:
         if need and not _branch_meets(ctx, b, need):
@@ -664,8 +880,10 @@ def _pick_branch(ctx: Ctx, need: str | None, used: list[GpuView]) -> m.DriverBra
         ok = True
         for g in used:
             a = g.arch
-            if a and ((a.last_branch and b.branch > a.last_branch)
-                      or (a.first_branch and b.branch < a.first_branch)):
+            if a and (
+                (a.last_branch and b.branch > a.last_branch)
+                or (a.first_branch and b.branch < a.first_branch)
+            ):
                 ok = False
                 break
         if ok:
@@ -740,9 +958,12 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
                 "conda": "no conda recipe for this release/OS (or env_manager: venv)",
                 "system": "this build brings its own CUDA",
             }[want]
-            raise Unmet(f"cuda_source: {want} is not possible: {why}")
-    elif "system" in options and b.cuda and minor_of(b.cuda) in host.toolkits and (
-        "pip" not in options
+            raise _fail(ctx, lambda: f"cuda_source: {want} is not possible: {why}")
+    elif (
+        "system" in options
+        and b.cuda
+        and minor_of(b.cuda) in host.toolkits
+        and ("pip" not in options)
     ):
         options.insert(0, "system")  # a matching toolkit is already there: use it
     choice = options[0]
@@ -753,22 +974,39 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
         dv = _pin_of(reqs, "nvidia-cudnn") or b.cudnn
         reasons.append(f"CUDA {cv} and cuDNN {dv}: pip wheels pulled by tensorflow[and-cuda]")
         return (
-            Component(action="install", version=cv, source="pip: nvidia-*-cu wheels (and-cuda)",
-                      reason=f"TF {b.version} on Linux ships CUDA as pip wheels"),
-            Component(action="install", version=dv, source="pip: nvidia-cudnn wheel (and-cuda)",
-                      reason="pinned by tensorflow[and-cuda]"),
+            _Part(
+                action="install",
+                version=cv,
+                source="pip: nvidia-*-cu wheels (and-cuda)",
+                reason=f"TF {b.version} on Linux ships CUDA as pip wheels",
+            ),
+            _Part(
+                action="install",
+                version=dv,
+                source="pip: nvidia-cudnn wheel (and-cuda)",
+                reason="pinned by tensorflow[and-cuda]",
+            ),
             "pip",
         )
     if choice == "conda-build":
         cb = b.conda_build
         chan = cb.channel if cb else "conda"
         reasons.append(
-            f"CUDA {b.cuda} and cuDNN {b.cudnn}: pulled by conda {b.package}={b.version}")
+            f"CUDA {b.cuda} and cuDNN {b.cudnn}: pulled by conda {b.package}={b.version}"
+        )
         return (
-            Component(action="install", version=b.cuda, source=f"conda:{chan} cudatoolkit",
-                      reason=f"dependency of {b.package}={b.version} on {chan}"),
-            Component(action="install", version=b.cudnn, source=f"conda:{chan} cudnn",
-                      reason=f"dependency of {b.package}={b.version} on {chan}"),
+            _Part(
+                action="install",
+                version=b.cuda,
+                source=f"conda:{chan} cudatoolkit",
+                reason=f"dependency of {b.package}={b.version} on {chan}",
+            ),
+            _Part(
+                action="install",
+                version=b.cudnn,
+                source=f"conda:{chan} cudnn",
+                reason=f"dependency of {b.package}={b.version} on {chan}",
+            ),
             "conda",
         )
     if choice == "conda":
@@ -776,14 +1014,25 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
         tk = next((x.split("=", 1)[1] for x in r.conda if x.startswith("cudatoolkit=")), b.cuda)
         dn = next((x.split("=", 1)[1] for x in r.conda if x.startswith("cudnn=")), None)
         dn = dn or _pin_of(r.pip, "nvidia-cudnn") or b.cudnn
-        dn_src = f"conda:{r.channel} cudnn" if any(
-            x.startswith("cudnn=") for x in r.conda) else "pip: nvidia-cudnn wheel"
+        dn_src = (
+            f"conda:{r.channel} cudnn"
+            if any(x.startswith("cudnn=") for x in r.conda)
+            else "pip: nvidia-cudnn wheel"
+        )
         reasons.append(f"CUDA {tk} / cuDNN {dn}: the official conda recipe for TF {b.version}")
         return (
-            Component(action="install", version=tk, source=f"conda:{r.channel} cudatoolkit",
-                      reason="TensorFlow's install guide for this release"),
-            Component(action="install", version=dn, source=dn_src,
-                      reason="TensorFlow's install guide for this release"),
+            _Part(
+                action="install",
+                version=tk,
+                source=f"conda:{r.channel} cudatoolkit",
+                reason="TensorFlow's install guide for this release",
+            ),
+            _Part(
+                action="install",
+                version=dn,
+                source=dn_src,
+                reason="TensorFlow's install guide for this release",
+            ),
             "conda",
         )
     # system toolkit
@@ -792,11 +1041,18 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
     src = "NVIDIA CUDA repository" if is_linux else "NVIDIA CUDA installer (configurable URL)"
     reasons.append(f"CUDA {b.cuda} / cuDNN {b.cudnn}: system toolkit, as the build was tested")
     return (
-        Component(action="keep" if have_tk else "install", version=b.cuda, source=f"system: {src}",
-                  reason="installed toolkit matches" if have_tk else "tested build configuration"),
-        Component(action="keep" if have_dn else "install", version=b.cudnn,
-                  source="system: NVIDIA cuDNN (configurable URL)",
-                  reason=("installed cuDNN matches" if have_dn else "tested build configuration")),
+        _Part(
+            action="keep" if have_tk else "install",
+            version=b.cuda,
+            source=f"system: {src}",
+            reason="installed toolkit matches" if have_tk else "tested build configuration",
+        ),
+        _Part(
+            action="keep" if have_dn else "install",
+            version=b.cudnn,
+            source="system: NVIDIA cuDNN (configurable URL)",
+            reason=("installed cuDNN matches" if have_dn else "tested build configuration"),
+        ),
         "system",
     )
 
@@ -816,7 +1072,7 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
     needs_conda = cuda_origin == "conda" or b.origin.startswith("conda:")
     manager = spec.env_manager
     if manager == "venv" and needs_conda:
-        raise Unmet("env_manager: venv, but this build's CUDA comes from conda")
+        raise _fail(ctx, lambda: "env_manager: venv, but this build's CUDA comes from conda")
     if manager == "auto":
         manager = "conda" if needs_conda or not host_pys else "venv"
     if spec.python:
@@ -824,28 +1080,51 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
     elif manager == "venv":
         if not host_pys:
             have = ", ".join(sorted(host.pythons, key=V)) or "none"
-            raise Unmet(f"env_manager: venv needs Python {_py_list(b.pythons)}; host has {have}")
+            raise _fail(
+                ctx,
+                lambda: f"env_manager: venv needs Python {_py_list(b.pythons)}; host has {have}",
+            )
         py = host_pys[-1]
     else:
         py = b.pythons[-1]
     if manager == "venv":
         if py not in host.pythons:
             have = ", ".join(sorted(host.pythons, key=V)) or "none"
-            raise Unmet(f"env_manager: venv needs Python {py} on the host; host has {have}")
-        python = Component(action="keep", version=host.pythons[py], source="host",
-                           reason=f"host Python {host.pythons[py]} is supported by TF {b.version}")
-        env = EnvChoice(action="install", manager="venv", name=env_name,
-                        reason="host Python fits" + ("" if spec.env_manager == "venv"
-                                                      else "; no conda needed"))
+            raise _fail(
+                ctx, lambda: f"env_manager: venv needs Python {py} on the host; host has {have}"
+            )
+        python = _Part(
+            action="keep",
+            version=host.pythons[py],
+            source="host",
+            reason=f"host Python {host.pythons[py]} is supported by TF {b.version}",
+        )
+        env = _Part(
+            action="install",
+            manager="venv",
+            name=env_name,
+            reason="host Python fits" + ("" if spec.env_manager == "venv" else "; no conda needed"),
+        )
     else:
         conda = host.profile.conda
-        python = Component(action="install", version=py, source="conda",
-                           reason=f"newest Python TF {b.version} supports here"
-                           if not spec.python else "requested")
-        why = ("CUDA comes from conda" if cuda_origin == "conda" else
-               "the build comes from conda" if needs_conda else
-               "no host Python that TF supports" if not host_pys else "requested")
-        env = EnvChoice(
+        python = _Part(
+            action="install",
+            version=py,
+            source="conda",
+            reason=f"newest Python TF {b.version} supports here"
+            if not spec.python
+            else "requested",
+        )
+        why = (
+            "CUDA comes from conda"
+            if cuda_origin == "conda"
+            else "the build comes from conda"
+            if needs_conda
+            else "no host Python that TF supports"
+            if not host_pys
+            else "requested"
+        )
+        env = _Part(
             action="keep" if conda and env_name in conda.envs else "install",
             manager="conda",
             name=env_name,
@@ -858,17 +1137,32 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
 def _tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
     if b.origin == "pypi":
         pkg = b.package + ("[and-cuda]" if cuda_origin == "pip" else "")
-        return TensorflowChoice(version=b.version, package=pkg, variant=b.variant, source="pypi",
-                                requirement=f"{pkg}=={b.version}",
-                                reason=f"official wheel ({b.source_url})")
+        return _Part(
+            version=b.version,
+            package=pkg,
+            variant=b.variant,
+            source="pypi",
+            requirement=f"{pkg}=={b.version}",
+            reason=f"official wheel ({b.source_url})",
+        )
     if b.origin.startswith("conda:"):
-        return TensorflowChoice(version=b.version, package=b.package, variant=b.variant,
-                                source=b.origin, requirement=f"{b.package}={b.version}",
-                                reason=f"conda build ({b.source_url})")
-    return TensorflowChoice(version=b.version, package=b.package, variant=b.variant,
-                            source=b.origin, requirement=b.url or f"{b.package}=={b.version}",
-                            url=b.url, reason=f"{b.needs_simd or 'generic'} build "
-                            f"({b.source_url}); verify its sha256 on install")
+        return _Part(
+            version=b.version,
+            package=b.package,
+            variant=b.variant,
+            source=b.origin,
+            requirement=f"{b.package}={b.version}",
+            reason=f"conda build ({b.source_url})",
+        )
+    return _Part(
+        version=b.version,
+        package=b.package,
+        variant=b.variant,
+        source=b.origin,
+        requirement=b.url or f"{b.package}=={b.version}",
+        url=b.url,
+        reason=f"{b.needs_simd or 'generic'} build ({b.source_url}); verify its sha256 on install",
+    )
 
 
 # --- explanations, refusals, alternatives ---------------------------------------------------
@@ -878,8 +1172,9 @@ def _explain_choice(ctx: Ctx, found: _Found) -> None:
     plan, build, variant, ff = found.plan, found.build, found.variant, found.first_failure
     lead = []
     if build.release is found.candidates[0]:
-        lead.append(f"TF {build.version}: newest release matching tensorflow: "
-                    f"{ctx.spec.tensorflow!r}")
+        lead.append(
+            f"TF {build.version}: newest release matching tensorflow: {ctx.spec.tensorflow!r}"
+        )
     else:
         why = ff.get(variant, "")
         lead.append(f"TF {build.version}: newest that fits" + (f" ({why})" if why else ""))
@@ -892,65 +1187,79 @@ def _explain_choice(ctx: Ctx, found: _Found) -> None:
         if older is not None:
             warnings.append(
                 f"gpu: require would plan TF {older.version} GPU instead (TF "
-                f"{older.release.key[0]}.x, older than the TF {build.release.key[0]}.x asked for)")
+                f"{older.release.key[0]}.x, older than the TF {build.release.key[0]}.x asked for)"
+            )
     plan.reasons = lead + plan.reasons
     plan.warnings = list(dict.fromkeys(warnings + plan.warnings))
 
 
 def _refusal(ctx: Ctx, host: str, error: str, alternatives: list[Alternative]) -> Plan:
-    return Plan(host=host, ok=False, error=error, alternatives=alternatives,
-                warnings=ctx.warnings)
+    return Plan.model_construct(
+        host=host, ok=False, error=error, alternatives=alternatives, warnings=ctx.warnings
+    )
 
 
 def _alternatives(ctx: Ctx, variant: str) -> list[Alternative]:
     """Best ways out: an older TF for the same variant, the CPU build, or community builds."""
     out: list[Alternative] = []
     spec = ctx.spec
-    tries = []
+    # Undo one restrictive choice at a time first (the likeliest fix), then widen the
+    # version, then give up the GPU, then allow community builds.
+    changes: list[dict] = []
+    for name, default in (
+        ("cuda_source", "auto"),
+        ("driver", "auto"),
+        ("env_manager", "auto"),
+        ("python", None),
+    ):
+        if getattr(spec, name) != default:
+            changes.append({name: default})
     if variant == "gpu":
-        tries.append(spec.model_copy(update={"tensorflow": "latest"}))
-    tries.append(spec.model_copy(update={"gpu": "off"}))
-    tries.append(spec.model_copy(update={"gpu": "off", "tensorflow": "latest"}))
+        changes.append({"tensorflow": "latest"})
+    changes += [{"gpu": "off"}, {"gpu": "off", "tensorflow": "latest"}]
     if not spec.allow_community_builds:
-        tries.append(spec.model_copy(update={"allow_community_builds": True}))
-        tries.append(spec.model_copy(update={"allow_community_builds": True,
-                                             "tensorflow": "latest"}))
-    if spec.env_manager != "auto":
-        tries.append(spec.model_copy(update={"env_manager": "auto"}))
-    if spec.cuda_source != "auto":
-        tries.append(spec.model_copy(update={"cuda_source": "auto"}))
-    if spec.driver != "auto":
-        tries.append(spec.model_copy(update={"driver": "auto"}))
-    if spec.python:
-        tries.append(spec.model_copy(update={"python": None}))
+        changes += [
+            {"allow_community_builds": True},
+            {"allow_community_builds": True, "tensorflow": "latest"},
+        ]
+    tries = [spec.model_copy(update=c) for c in changes]
     seen = set()
     for alt in tries:
-        if alt == spec:
+        if alt == spec or len(out) >= 3:  # the three best ways out are enough to act on
             continue
         p = _resolve_quiet(ctx, alt)
-        if p is None or not p.ok:
+        if p is None:
             continue
         key = (p.tensorflow.version, p.tensorflow.variant, p.tensorflow.source)
         if key in seen:
             continue
         seen.add(key)
-        changed = {k: getattr(alt, k) for k in type(alt).model_fields if getattr(alt, k) != getattr(
-            spec, k)}
+        changed = {
+            k: getattr(alt, k)
+            for k in type(alt).model_fields
+            if getattr(alt, k) != getattr(spec, k)
+        }
         how = ", ".join(f"{k}: {v}" for k, v in changed.items())
-        out.append(Alternative(
-            tensorflow=p.tensorflow.version,
-            variant=p.tensorflow.variant,
-            summary=f"with {how}: TF {p.tensorflow.version} {p.tensorflow.variant.upper()} "
-                    f"({p.tensorflow.source}"
-                    + (f", CUDA {p.cuda.version}, driver ≥ {p.driver.min_version}"
-                       if p.tensorflow.variant == "gpu" else "") + ")",
-        ))
+        out.append(
+            Alternative.model_construct(
+                tensorflow=p.tensorflow.version,
+                variant=p.tensorflow.variant,
+                summary=f"with {how}: TF {p.tensorflow.version} {p.tensorflow.variant.upper()} "
+                f"({p.tensorflow.source}"
+                + (
+                    f", CUDA {p.cuda.version}, driver ≥ {p.driver.min_version}"
+                    if p.tensorflow.variant == "gpu"
+                    else ""
+                )
+                + ")",
+            )
+        )
     return out
 
 
-def _resolve_quiet(ctx: Ctx, spec: StackSpec) -> Plan | None:
+def _resolve_quiet(ctx: Ctx, spec: StackSpec) -> Fit | None:
     """Plan under another spec, without explanations or alternatives of its own."""
     if spec.gpu == "require" and not ctx.host.gpus:
         return None
-    sub = Ctx(cat=ctx.cat, host=ctx.host, spec=spec, wheelhouse=ctx.wheelhouse)
+    sub = Ctx(cat=ctx.cat, host=ctx.host, spec=spec, wheelhouse=ctx.wheelhouse, quiet=True)
     return _search(sub).plan

@@ -49,7 +49,7 @@ def _not_float(field: str, v):
     if isinstance(v, float):
         raise ValueError(
             f"{v!r} is a number, not a version: write it as a string "
-            f"({field}: \"{v}\"), since 2.10 and 2.1 are the same number"
+            f'({field}: "{v}"), since 2.10 and 2.1 are the same number'
         )
     return v
 
@@ -74,7 +74,7 @@ class StackSpec(BaseModel):
         if isinstance(v, int) and not isinstance(v, bool):
             v = str(v)
         if not isinstance(v, str):
-            raise ValueError("must be a version like \"2.15\", a specifier, or \"latest\"")
+            raise ValueError('must be a version like "2.15", a specifier, or "latest"')
         v = v.strip()
         if v.lower() == "latest":
             return "latest"
@@ -91,7 +91,7 @@ class StackSpec(BaseModel):
             return v
         v = str(v).strip()
         if not re.fullmatch(r"\d+\.\d+", v):
-            raise ValueError(f"must be a Python minor version like \"3.11\", not {v!r}")
+            raise ValueError(f'must be a Python minor version like "3.11", not {v!r}')
         return v
 
     @field_validator("gpu", mode="before")

@@ -32,6 +32,7 @@ def spec_set(text: str) -> SpecifierSet:
         raise ValueError(f"not a version specifier: {text!r}") from exc
 
 
+@lru_cache(maxsize=4096)
 def minor_of(version: str) -> str:
     """'2.15.1' -> '2.15'; '12' -> '12.0'."""
     rel = V(version).release

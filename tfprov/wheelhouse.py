@@ -22,8 +22,14 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .versions import minor_of
 
-_LEVELS = {"sse2": "sse2", "sse41": "sse4.1", "sse42": "sse4.2", "avx": "avx", "avx2": "avx2",
-           "avx512": "avx512"}
+_LEVELS = {
+    "sse2": "sse2",
+    "sse41": "sse4.1",
+    "sse42": "sse4.2",
+    "avx": "avx",
+    "avx2": "avx2",
+    "avx512": "avx512",
+}
 _PLATFORM_TAGS = (
     (re.compile(r"(manylinux|linux).*_x86_64$"), "linux_x86_64"),
     (re.compile(r"(manylinux|linux).*_aarch64$"), "linux_aarch64"),

@@ -7,6 +7,7 @@ minimums, GPU models by name and PCI id, driver branches, conda and community bu
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -125,6 +126,7 @@ class Catalog:
 
     def __init__(self, files: dict[str, m.DataFile]):
         self.files = files
+        self.memo: dict[str, dict] = {}  # derived look-ups the resolver caches per process
         tf: m.TensorflowFile = files["tensorflow.yaml"]  # type: ignore[assignment]
         self.rules = tf.rules
         self.tested: m.TestedBuildsFile = files["tf_tested_builds.yaml"]  # type: ignore
@@ -136,6 +138,14 @@ class Catalog:
         self._index_gpus()
         self._index_cuda()
         self.branches = sorted(self.drivers.branches, key=lambda b: b.branch)
+        self._branch_by_number = {b.branch: b for b in self.branches}
+        self._branch_numbers = [b.branch for b in self.branches]
+        self.conda_by_minor: dict[str, list[m.CondaBuild]] = {}
+        for cb in self.builds.conda:
+            self.conda_by_minor.setdefault(minor_of(cb.version), []).append(cb)
+        self.community_by_minor: dict[str, list[m.CommunityWheel]] = {}
+        for cw in self.builds.community:
+            self.community_by_minor.setdefault(minor_of(cw.version), []).append(cw)
         self.releases = self._build_releases()
         self.by_minor = {r.minor: r for r in self.releases}
 
@@ -201,20 +211,14 @@ class Catalog:
 
     # --- drivers ------------------------------------------------------------------------
     def branch(self, number: int) -> m.DriverBranch | None:
-        for b in self.branches:
-            if b.branch == number:
-                return b
-        return None
+        return self._branch_by_number.get(number)
 
     def branch_of(self, driver_version: str) -> int | None:
         """The branch a driver version belongs to: the newest branch number not above its
         major (Linux 535.104.05 -> 535; Windows 537.13 -> 535, 456.71 -> 455)."""
         major = V(driver_version).release[0]
-        found = None
-        for b in self.branches:
-            if b.branch <= major:
-                found = b.branch
-        return found
+        i = bisect.bisect_right(self._branch_numbers, major)
+        return self._branch_numbers[i - 1] if i else None
 
     # --- TensorFlow releases ---------------------------------------------------------------
     def _build_releases(self) -> list[TFRelease]:

@@ -122,6 +122,7 @@ class TestedBuildsFile(DataFile):
 
 class VersionRule(Entry):
     value: str
+
     @field_validator("value")
     @classmethod
     def _check_versions(cls, v):
@@ -275,11 +276,7 @@ class GpusFile(DataFile):
     @model_validator(mode="after")
     def _consistent(self):
         archs = {a.name: a for a in self.architectures}
-        bad = [
-            g.name
-            for g in self.gpus
-            if g.arch not in archs or g.cc not in archs[g.arch].cc
-        ]
+        bad = [g.name for g in self.gpus if g.arch not in archs or g.cc not in archs[g.arch].cc]
         if bad:
             raise ValueError(f"gpus whose arch/cc is not in architectures: {bad[:10]}")
         return self
@@ -371,4 +368,3 @@ FILES: dict[str, type[DataFile]] = {
     "drivers.yaml": DriversFile,
     "builds.yaml": BuildsFile,
 }
-
