@@ -108,8 +108,14 @@ class StackSpec(BaseModel):
     def _driver(cls, v):
         if isinstance(v, bool):
             raise ValueError("must be auto, keep or a driver branch number such as 535")
-        if isinstance(v, str) and v.strip().isdigit():
-            return int(v)
+        if isinstance(v, str):
+            v = v.strip().lower()
+            if v.isdigit():
+                return int(v)
+            if v not in ("auto", "keep"):
+                raise ValueError(
+                    f"must be auto, keep or a driver branch number such as 535, not {v!r}"
+                )
         if isinstance(v, float):
             raise ValueError("a driver branch is a whole number such as 535")
         if isinstance(v, int) and not 100 <= v <= 9999:
@@ -154,9 +160,20 @@ _VersionKeepingLoader.add_constructor("tag:yaml.org,2002:int", _intish)
 
 
 def format_errors(exc: ValidationError, where: str) -> str:
+    """One line per field: '<where>: field '<name>': <what is wrong>'."""
     parts = []
+    seen = set()
     for err in exc.errors():
-        field = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        # drop pydantic's union-member parts of the location ('driver.int' -> 'driver')
+        loc = [
+            x
+            for x in err["loc"]
+            if not (isinstance(x, str) and ("[" in x or x in ("int", "str", "float", "bool")))
+        ]
+        field = ".".join(str(x) for x in loc) or "(top level)"
+        if field in seen:
+            continue
+        seen.add(field)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown field (known: {', '.join(SPEC_KEYS)})"
