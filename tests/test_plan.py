@@ -27,18 +27,26 @@ def test_defaults_are_not_shared_between_plans():
     assert p2.reasons == []
 
 
-@pytest.mark.parametrize("spec", [
-    StackSpec(),
-    StackSpec(tensorflow="2.13"),
-    StackSpec(gpu="off"),
-    StackSpec(tensorflow="2.15", gpu="require", driver="keep"),
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        StackSpec(),
+        StackSpec(tensorflow="2.13"),
+        StackSpec(gpu="off"),
+        StackSpec(tensorflow="2.15", gpu="require", driver="keep"),
+    ],
+)
 def test_resolved_plans_validate_as_pydantic_models(spec):
-    h = HostProfile.model_validate({
-        "hostname": "h", "os": {"family": "linux", "distro": "ubuntu", "arch": "x86_64"},
-        "cpu": {"flags": ["avx", "avx2"]}, "gpus": [{"name": "NVIDIA GeForce RTX 3090"}],
-        "nvidia_driver": "470.256.02", "pythons": ["3.10.12"],
-    })
+    h = HostProfile.model_validate(
+        {
+            "hostname": "h",
+            "os": {"family": "linux", "distro": "ubuntu", "arch": "x86_64"},
+            "cpu": {"flags": ["avx", "avx2"]},
+            "gpus": [{"name": "NVIDIA GeForce RTX 3090"}],
+            "nvidia_driver": "470.256.02",
+            "pythons": ["3.10.12"],
+        }
+    )
     p = resolve(h, spec)
     again = Plan.model_validate(p.model_dump(mode="json"))
     assert again.model_dump() == p.model_dump()

@@ -77,7 +77,9 @@ def assemble(model: type[_Out], data: dict) -> _Out:
     validating again: what ``model_construct`` does, minus its per-call overhead, which
     dominates planning large fleets.  Every field must be present in ``data``'s keys or
     have a default; ``tests/test_plan.py`` checks the result equals ``model_construct``'s."""
-    values = {k: v.copy() if isinstance(v, (list, dict)) else v for k, v in _DEFAULTS[model].items()}
+    values = {
+        k: v.copy() if isinstance(v, (list, dict)) else v for k, v in _DEFAULTS[model].items()
+    }
     values.update(data)
     obj = model.__new__(model)
     object.__setattr__(obj, "__dict__", values)
