@@ -199,6 +199,11 @@ def test_13_gtx680_tf215_refusal_names_the_chain_and_alternatives():
     # TF 2.15's build targets sm_50.. (CC 3.0 cannot run it); Kepler ends at the 470 branch.
     p = refused(plan(host(gpus=["NVIDIA GeForce GTX 680"]), tensorflow="2.15", gpu="require"))
     assert "GeForce GTX 680 (Kepler, CC 3.0) cannot run it" in p.error
+    assert (
+        "TF 2.15.1 needs CUDA 12.2 → driver ≥ 525.60.13 (CUDA 12.x minor version "
+        "compatibility), but NVIDIA GeForce GTX 680 (Kepler, CC 3.0) is supported only up "
+        "to the 470 branch (newest 470.256.02)"
+    ) in p.error
     summaries = " | ".join(a.summary for a in p.alternatives)
     assert "TF 1.4.1 GPU" in summaries  # newest whose documented minimum is CC 3.0
     assert "TF 2.15.1 CPU" in summaries

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -143,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, SpecError, CatalogError, WheelhouseError) as exc:
         print(f"tfprov: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `tfprov plan … | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,9 @@ from .versions import V, minor_of
 
 
 def _host_line(p: HostProfile) -> str:
-    os_ = " ".join(x for x in (p.os.distro or p.os.family, p.os.version, p.os.arch) if x)
+    name = p.os.distro or p.os.family
+    version = p.os.version if p.os.version and p.os.version not in name else None
+    os_ = " ".join(x for x in (name, version, p.os.arch) if x)
     if p.os.wsl:
         os_ += " (WSL)"
     gpus = (

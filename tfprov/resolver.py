@@ -672,7 +672,7 @@ def _check_gpus(ctx: Ctx, b: Build, reasons, warnings) -> dict[GpuView, str]:
             problems.setdefault(f"is below the documented minimum CC {b.min_cc}", []).append(g)
     problem_text = "; ".join(f"{_labels(gs)} {why}" for why, gs in problems.items())
     if not used:
-        raise _fail(ctx, lambda: problem_text or "no usable GPU")
+        raise _fail(ctx, lambda: _with_driver_chain(ctx, b, problem_text or "no usable GPU"))
     for g, how in used.items():
         if how == "ptx":
             warnings.append(
@@ -690,6 +690,26 @@ def _check_gpus(ctx: Ctx, b: Build, reasons, warnings) -> dict[GpuView, str]:
     how = "natively" if all(k == "sass" for k in used.values()) else "(partly via PTX JIT)"
     reasons.append(f"GPU: {_labels(used)} runs {b.describe()} {how}")
     return used
+
+
+def _with_driver_chain(ctx: Ctx, b: Build, text: str) -> str:
+    """Add the driver side of the story when it fails too, so a refusal shows the whole
+    chain: 'TF 2.15 needs CUDA 12.2 → driver ≥ 525.60.13, but GeForce GTX 680 … 470 branch'."""
+    if not b.cuda:
+        return text
+    try:
+        need, need_why = _driver_need(ctx, b.cuda, jit=False)
+    except Unmet:
+        return text
+    for g in ctx.host.gpus:
+        if g.cc and need and not _driver_fits_arch(ctx, need, g):
+            last, latest = _arch_ceiling(ctx, g)
+            text += (
+                f"; and TF {b.version} needs {need_why}, but {_labels([g])} is supported "
+                f"only up to the {last} branch" + (f" (newest {latest})" if latest else "")
+            )
+            break
+    return text
 
 
 def _driver_need(ctx: Ctx, cuda: str | None, jit: bool) -> tuple[str | None, str]:
