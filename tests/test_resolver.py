@@ -344,15 +344,26 @@ def test_28_wsl2_old_driver_must_be_upgraded_on_windows():
 # --- CPUs without AVX ---------------------------------------------------------------------
 
 
-def test_29_no_avx_linux_gets_conda_forge_sse3_build():
-    p = ok(plan(host(flags=SSE42, pythons=["3.11.2"])))
+def test_29_no_avx_linux_tf15_by_default_sse3_conda_build_when_allowed():
+    # Official x86 wheels need AVX since 1.6; non-AVX builds need the spec's permission,
+    # so the default is TF 1.5.1 (Python <= 3.6, from conda) with a pointer to the better
+    # choice: conda-forge's tensorflow-sse3 2.19.1.
+    h = host(flags=SSE42, pythons=["3.11.2"])
+    p = ok(plan(h))
+    assert (p.tensorflow.version, p.python.version, p.env_manager.manager) == (
+        "1.5.1",
+        "3.6",
+        "conda",
+    )
+    assert "official x86 wheels use AVX since TF 1.6" in p.reasons[0]
+    assert any("allow_community_builds: true would plan TF 2.19.1" in w for w in p.warnings)
+    p = ok(plan(h, allow_community_builds=True))
     assert (p.tensorflow.version, p.tensorflow.package, p.tensorflow.source) == (
         "2.19.1",
         "tensorflow-sse3",
         "conda:conda-forge",
     )
     assert p.env_manager.manager == "conda"
-    assert "official x86 wheels use AVX since TF 1.6" in p.reasons[0]
 
 
 def test_30_no_avx_venv_only_is_refused_with_a_way_out():

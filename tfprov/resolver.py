@@ -430,6 +430,8 @@ def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
                 for suffix, level in (("-sse3", "sse3"), ("-avx2", "avx2")):
                     if cb.package.endswith(suffix) and host.is_x86:
                         simd = level
+                if simd == "sse3" and not spec.allow_community_builds:
+                    continue  # non-AVX builds only when the spec allows them
                 yield Build(
                     release=rel,
                     variant=variant,
@@ -1201,6 +1203,18 @@ def _explain_choice(ctx: Ctx, found: _Found) -> None:
     if build.origin != "pypi":
         lead.append(f"build: {build.describe()}")
     warnings = list(ctx.warnings)
+    if (
+        not ctx.spec.allow_community_builds
+        and ctx.host.is_x86
+        and not ctx.host.has_simd("avx")
+        and build.release is not found.candidates[0]
+    ):
+        better = _resolve_quiet(ctx, ctx.spec.model_copy(update={"allow_community_builds": True}))
+        if better is not None and V(better.tensorflow.version) > V(build.version):
+            warnings.append(
+                f"this CPU has no AVX: allow_community_builds: true would plan TF "
+                f"{better.tensorflow.version} ({better.tensorflow.source}) instead"
+            )
     if variant == "cpu" and ctx.host.gpus and ctx.spec.gpu != "off":
         warnings.append("GPU not used: " + ff.get("gpu", "no GPU build fits"))
         older = found.gpu_passed_over
