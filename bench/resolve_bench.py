@@ -99,8 +99,7 @@ def main() -> None:
 
     # Best of 3 for both, as timing on a shared VM varies from run to run; the first
     # resolve round also pays for the per-process memo tables, so it is reported apart.
-    t_validate = min(_timed(lambda: [HostProfile.model_validate(d) for d in raw])
-                     for _ in range(3))
+    t_validate = min(_timed(lambda: [HostProfile.model_validate(d) for d in raw]) for _ in range(3))
     profiles = [HostProfile.model_validate(d) for d in raw]
 
     def run():

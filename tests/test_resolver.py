@@ -577,3 +577,16 @@ def test_54_no_gpu_host_gets_cpu_build(gpu):
     p = ok(plan(host(distro="debian", version="12", pythons=["3.11.2"]), gpu=gpu))
     assert (p.tensorflow.version, p.tensorflow.package) == ("2.21.0", "tensorflow-cpu")
     assert p.warnings == []
+
+
+def test_55_driver_that_nvidia_smi_cannot_reach_is_reinstalled_or_refused():
+    h = host(gpus=[RTX4090], driver="535.154.05")
+    h = h.model_copy(
+        update={"driver_error": "Failed to initialize NVML: Driver/library version mismatch"}
+    )
+    p = ok(plan(h))
+    assert (p.driver.action, p.driver.branch) == ("upgrade", 595)
+    assert any("reboot" in w for w in p.warnings)
+    p = ok(plan(h, driver="keep"))  # keep cannot use it: TF falls back to the CPU build
+    assert p.tensorflow.variant == "cpu"
+    assert any("does not work" in w for w in p.warnings)

@@ -1,7 +1,9 @@
-"""tfprov command line: ``tfprov plan`` and ``tfprov matrix``.
+"""tfprov command line: ``tfprov probe``, ``tfprov plan`` and ``tfprov matrix``.
 
-    tfprov plan --profile FILE [--profile FILE ...] [--spec FILE.yml | --tensorflow X
-                --gpu auto|require|off ...] [--json]
+    tfprov probe INVENTORY [--limit NAME ...] [--out DIR] [--json]
+    tfprov plan  INVENTORY [--limit NAME ...] [--spec FILE.yml] [flags] [--json]
+    tfprov plan  --profile FILE [--profile FILE ...] [--spec FILE.yml | --tensorflow X
+                 --gpu auto|require|off ...] [--json]
     tfprov matrix [--tensorflow X | --cuda X | --gpu NAME] [--json]
 
 Exit status: 0 when every host has a plan, 1 when some host was refused, 2 on bad input
@@ -21,8 +23,15 @@ from pydantic import ValidationError
 from . import __version__
 from .catalog import CatalogError, load_catalog
 from .plan import Plan
+from .probe import ProbeError, host_specs, load_inventory, probe_hosts
 from .profile import HostProfile
-from .report import matrix_for_cuda, matrix_for_gpu, matrix_for_tensorflow, render_plan
+from .report import (
+    matrix_for_cuda,
+    matrix_for_gpu,
+    matrix_for_tensorflow,
+    render_plan,
+    summary_line,
+)
 from .resolver import resolve
 from .spec import SPEC_KEYS, SpecError, StackSpec, format_errors, load_spec_file, spec_from_mapping
 from .wheelhouse_index import WheelhouseError, list_wheelhouse
@@ -46,6 +55,10 @@ def load_profile(path: str) -> HostProfile:
         raise InputError(format_errors(exc, where)) from None
 
 
+def _flag_overrides(args) -> dict:
+    return {k: getattr(args, k) for k in SPEC_KEYS if getattr(args, k, None) is not None}
+
+
 def _spec_from_args(args) -> StackSpec:
     flags = {k: getattr(args, k) for k in SPEC_KEYS if getattr(args, k, None) is not None}
     if args.spec:
@@ -60,12 +73,42 @@ def _spec_from_args(args) -> StackSpec:
 
 
 def cmd_plan(args) -> int:
+    if args.inventory:
+        return _plan_inventory(args)
+    if not args.profile:
+        raise InputError("give an inventory to probe, or --profile FILE")
     # Validate every input before planning anything.
     profiles = [load_profile(p) for p in args.profile]
     spec = _spec_from_args(args)
     wheels = list_wheelhouse(spec.wheelhouse) if spec.wheelhouse else []
     catalog = load_catalog()
     plans: list[Plan] = [resolve(p, spec, catalog, wheels) for p in profiles]
+    return _print_plans(args, profiles, plans)
+
+
+def _plan_inventory(args) -> int:
+    inv, hosts = load_inventory(args.inventory, args.limit)
+    base = load_spec_file(args.spec) if args.spec else None
+    specs = host_specs(hosts, base, _flag_overrides(args))  # all validated before probing
+    wheelhouses = {}
+    for sp in specs.values():
+        if sp.wheelhouse and sp.wheelhouse not in wheelhouses:
+            wheelhouses[sp.wheelhouse] = list_wheelhouse(sp.wheelhouse)
+    results = probe_hosts(inv, hosts)
+    catalog = load_catalog()
+    profiles, plans, failed = [], [], []
+    for r in results:
+        if r.profile is None:
+            failed.append(r)
+            continue
+        sp = specs[r.name]
+        profiles.append(r.profile)
+        plans.append(resolve(r.profile, sp, catalog, wheelhouses.get(sp.wheelhouse, [])))
+    rc = _print_plans(args, profiles, plans, failed)
+    return 1 if failed and rc == 0 else rc
+
+
+def _print_plans(args, profiles, plans, failed=()) -> int:
     if args.json:
         json.dump(
             [p.model_dump(mode="json") for p in plans], sys.stdout, indent=2, ensure_ascii=False
@@ -75,7 +118,42 @@ def cmd_plan(args) -> int:
         for prof, plan in zip(profiles, plans, strict=True):
             sys.stdout.write(render_plan(prof, plan))
             sys.stdout.write("\n")
+        for r in failed:
+            sys.stdout.write(f"== {r.name}: PROBE FAILED: {r.error}\n\n")
     return 0 if all(p.ok for p in plans) else 1
+
+
+def cmd_probe(args) -> int:
+    inv, hosts = load_inventory(args.inventory, args.limit)
+    results = probe_hosts(inv, hosts)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+    out = []
+    for r in results:
+        if r.profile is not None and args.out:
+            path = os.path.join(args.out, f"{_safe(r.profile.hostname or r.name)}.json")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(r.profile.model_dump_json(indent=2, exclude_none=False))
+                fh.write("\n")
+        if args.json:
+            out.append(
+                {
+                    "host": r.name,
+                    "error": r.error,
+                    "profile": r.profile.model_dump(mode="json") if r.profile else None,
+                }
+            )
+        else:
+            line = summary_line(r.profile) if r.profile else f"PROBE FAILED: {r.error}"
+            sys.stdout.write(f"{r.name}: {line}\n")
+    if args.json:
+        json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    return 0 if all(r.profile for r in results) else 1
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "host"
 
 
 def cmd_matrix(args) -> int:
@@ -99,12 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"tfprov {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("plan", help="plan the TensorFlow stack for hosts described by profiles")
+    r = sub.add_parser("probe", help="probe hosts of a pyinfra inventory into host profiles")
+    r.add_argument("inventory", help="any pyinfra inventory: a file, @local, host names …")
+    r.add_argument("--limit", action="append", metavar="NAME", help="host, group or glob")
+    r.add_argument("--out", metavar="DIR", help="write one profile JSON per host here")
+    r.add_argument("--json", action="store_true", help="print the profiles as JSON")
+    r.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("plan", help="plan the TensorFlow stack for hosts (probed or profiles)")
+    p.add_argument("inventory", nargs="?", help="probe this pyinfra inventory, then plan")
+    p.add_argument("--limit", action="append", metavar="NAME", help="host, group or glob")
     p.add_argument(
         "--profile",
         action="extend",
         nargs="+",
-        required=True,
         metavar="FILE",
         help="host profile JSON files (repeatable; a shell glob works)",
     )
@@ -141,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (InputError, SpecError, CatalogError, WheelhouseError) as exc:
+    except (InputError, SpecError, CatalogError, WheelhouseError, ProbeError) as exc:
         print(f"tfprov: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `tfprov plan … | head`: the reader left, not an error

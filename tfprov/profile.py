@@ -120,10 +120,12 @@ class HostProfile(_Model):
     cpu: CPUInfo = Field(default_factory=CPUInfo)
     gpus: list[GPUInfo] = []
     nvidia_driver: str | None = None
+    driver_error: str | None = None  # nvidia-smi could not talk to the driver (message)
     cuda_toolkits: list[Versioned] = []
     cudnn: Versioned | None = None
     pythons: list[Versioned] = []
     conda: CondaInfo | None = None
+    probe: dict | None = None  # the probe's raw per-fact results (tfprov.facts.profile)
 
     @field_validator("cuda_toolkits", "pythons", mode="before")
     @classmethod

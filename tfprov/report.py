@@ -25,6 +25,36 @@ def _host_line(p: HostProfile) -> str:
     return f"{os_}; {gpus}; {drv}"
 
 
+def cpu_level(p: HostProfile) -> str:
+    """The best x86 SIMD level TensorFlow cares about, or the arch for other CPUs."""
+    if p.os.arch != "x86_64":
+        return p.os.arch
+    flags = set(p.cpu.flags)
+    for level in ("avx512f", "avx2", "avx", "sse4_2", "sse2"):
+        if level in flags:
+            return {"avx512f": "AVX-512", "sse4_2": "SSE4.2"}.get(level, level.upper())
+    return "x86_64 (flags unknown)" if not flags else "x86_64 (no SSE4.2)"
+
+
+def summary_line(p: HostProfile) -> str:
+    """One line per probed host: OS, CPU level, GPUs with CC, driver, CUDA."""
+    gpus = (
+        ", ".join(
+            g.name + (f" (CC {g.compute_capability})" if g.compute_capability else "")
+            for g in p.gpus
+        )
+        or "no NVIDIA GPU"
+    )
+    drv = p.nvidia_driver or "no driver"
+    if p.driver_error:
+        drv += f" [{p.driver_error}]"
+    cuda = ", ".join(t.version for t in p.cuda_toolkits) or "none"
+    os_ = " ".join(x for x in (p.os.distro or p.os.family, p.os.version) if x)
+    if p.os.wsl:
+        os_ += " (WSL)"
+    return f"{os_}; CPU {cpu_level(p)}; GPUs: {gpus}; driver: {drv}; CUDA: {cuda}"
+
+
 def render_plan(profile: HostProfile, plan: Plan) -> str:
     out = [f"== {plan.host}: {_host_line(profile)}"]
     if not plan.ok:

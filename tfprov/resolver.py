@@ -752,6 +752,14 @@ def _driver_fits_arch(ctx: Ctx, need: str, g: GpuView) -> bool:
 def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, warnings):
     host, spec, cat = ctx.host, ctx.spec, ctx.cat
     installed = host.profile.nvidia_driver
+    broken = host.profile.driver_error  # nvidia-smi could not talk to the driver
+    if broken and spec.driver != "keep":
+        hint = (
+            "a reboot after a driver update usually clears this"
+            if "mismatch" in broken.lower()
+            else "the driver will be reinstalled"
+        )
+        warnings.append(f"nvidia-smi: {broken}: the installed driver is not usable; {hint}")
     # the driver is host-wide: it must also run every GPU that TF will use
     for g in used:
         if need and not _driver_fits_arch(ctx, need, g):
@@ -769,6 +777,13 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
     if spec.driver == "keep":
         if installed is None:
             raise _fail(ctx, lambda: "driver: keep, but no NVIDIA driver is installed")
+        if broken:
+            raise _fail(
+                ctx,
+                lambda: (
+                    f"driver: keep, but the installed driver does not work (nvidia-smi: {broken})"
+                ),
+            )
         if too_old_for_gpu:
             raise _fail(
                 ctx,
@@ -814,6 +829,7 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
             )
         if (
             installed
+            and not broken
             and cat.branch_of(installed) == pin.branch
             and (need is None or V(installed) >= V(need))
         ):
@@ -836,7 +852,12 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
             reason=f"pinned branch {pin.branch}" + (f" {where}" if where else ""),
         )
     # auto
-    if installed and (need is None or V(installed) >= V(need)) and not too_old_for_gpu:
+    if (
+        installed
+        and not broken
+        and (need is None or V(installed) >= V(need))
+        and not too_old_for_gpu
+    ):
         reasons.append(f"driver: keep {installed} ({need_why})")
         return _Part(
             action="keep",

@@ -1,0 +1,119 @@
+"""Probe hosts over pyinfra: one :class:`~tfprov.facts.profile.HostProfile` fact per host.
+
+``probe_inventory("inventory.py")`` connects to every host of any pyinfra inventory
+(a file, ``@local``, ``@ssh/host``, a comma list …), runs the single-command profile
+fact on all of them in parallel and returns a result per host: the validated
+:class:`tfprov.profile.HostProfile`, or the error that host had.  One host failing never
+stops the others.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from .profile import HostProfile
+from .spec import SPEC_KEYS, SpecError, StackSpec, spec_from_mapping
+
+
+class ProbeError(Exception):
+    pass
+
+
+@dataclass
+class ProbeResult:
+    name: str  # the inventory name of the host
+    profile: HostProfile | None = None
+    error: str | None = None
+    data: dict = field(default_factory=dict)  # the host's inventory data (spec keys)
+
+
+def load_inventory(inventory: str, limit: list[str] | None = None):
+    """A pyinfra Inventory and the hosts selected by ``limit`` (names, groups, globs).
+
+    Loaded as pyinfra's own CLI does: an inventory file is Python executed with a pyinfra
+    state in context (and ``group_data/`` beside it applied)."""
+    import os
+
+    from pyinfra.api import State
+    from pyinfra.context import ctx_inventory, ctx_state
+    from pyinfra_cli.inventory import make_inventory
+
+    state = State()
+    state.cwd = os.getcwd()
+    ctx_state.set(state)
+    try:
+        inv = make_inventory(inventory, cwd=state.cwd)
+        ctx_inventory.set(inv)
+    except Exception as exc:  # pyinfra raises several CLI error types here
+        raise ProbeError(f"inventory {inventory}: {exc}") from None
+    hosts = list(inv)
+    if limit:
+        chosen = []
+        for pattern in limit:
+            group = inv.get_group(pattern, None) if hasattr(inv, "get_group") else None
+            matched = (
+                list(group) if group else [h for h in hosts if fnmatch.fnmatch(h.name, pattern)]
+            )
+            if not matched:
+                raise ProbeError(f"--limit {pattern}: no host or group of that name")
+            chosen += [h for h in matched if h not in chosen]
+        hosts = chosen
+    return inv, hosts
+
+
+def host_specs(hosts, base: StackSpec | None = None, overrides: dict | None = None):
+    """Each host's stack spec: ``base`` (a spec file), then the host's inventory data,
+    then ``overrides`` (command-line flags).  Every host is validated before any is
+    touched; the first bad one raises :class:`SpecError` naming the host and field."""
+    specs = {}
+    for h in hosts:
+        data = {k: h.data.get(k) for k in SPEC_KEYS if h.data.get(k) is not None}
+        merged = {
+            **(base.model_dump(exclude_unset=True) if base else {}),
+            **data,
+            **(overrides or {}),
+        }
+        specs[h.name] = spec_from_mapping(merged, f"host {h.name}")
+    return specs
+
+
+def probe_hosts(inv, hosts, *, timeout: int = 60) -> list[ProbeResult]:
+    from pyinfra.api import Config, State
+    from pyinfra.api.connect import connect_all, disconnect_all
+    from pyinfra.api.facts import get_facts
+    from pyinfra.context import ctx_state
+
+    from .facts.profile import HostProfile as HostProfileFact
+
+    logging.getLogger("pyinfra").setLevel(logging.CRITICAL)
+    config = Config(CONNECT_TIMEOUT=timeout)
+    state = ctx_state.get() if ctx_state.isset() else State()
+    state.init(inv, config, initial_limit=hosts)
+    results = {h.name: ProbeResult(name=h.name) for h in hosts}
+    connect_all(state)
+    try:
+        for h in hosts:
+            if not h.connected:
+                results[h.name].error = "could not connect"
+        facts = get_facts(
+            state, HostProfileFact, kwargs={"_ignore_errors": True}, apply_failed_hosts=False
+        )
+        for h, data in facts.items():
+            r = results[h.name]
+            if not data:
+                r.error = r.error or "the probe returned nothing"
+                continue
+            try:
+                r.profile = HostProfile.model_validate(data)
+            except ValidationError as exc:
+                r.error = f"probe output does not validate: {exc.errors()[0]['msg']}"
+    finally:
+        disconnect_all(state)
+    return [results[h.name] for h in hosts]
+
+
+__all__ = ["ProbeError", "ProbeResult", "host_specs", "load_inventory", "probe_hosts", "SpecError"]
