@@ -841,15 +841,14 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
                 branch=pin.branch,
                 reason=f"in the pinned {pin.branch} branch",
             )
-        action = "upgrade" if installed else "install"
-        reasons.append(f"driver: {action} branch {pin.branch} (pinned; {need_why})")
-        return _Part(
-            action=action,
-            version=installed,
-            min_version=need,
-            branch=pin.branch,
-            source=_driver_source(ctx),
-            reason=f"pinned branch {pin.branch}" + (f" {where}" if where else ""),
+        return _install_driver(
+            ctx,
+            pin.branch,
+            installed,
+            need,
+            f"pinned; {need_why}",
+            reasons,
+            f"pinned branch {pin.branch}" + (f" {where}" if where else ""),
         )
     # auto
     if (
@@ -879,22 +878,27 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
         raise _fail(
             ctx, lambda: f"no known driver branch supports {_labels(used)} and meets {need_why}"
         )
-    action = "upgrade" if installed else "install"
     why = f"{need_why}" + (f"; installed {installed} is older" if installed else "")
     if too_old_for_gpu:
         why = f"installed {installed} predates the {floor} branch these GPUs need; {need_why}"
-    reasons.append(f"driver: {action} branch {branch.branch} ({why})")
     if host.profile.os.wsl:
         warnings.append(
             f"the NVIDIA driver must be upgraded {where}; tfprov cannot do it from inside WSL"
         )
+    return _install_driver(ctx, branch.branch, installed, need, why, reasons, why)
+
+
+def _install_driver(ctx, branch: int, installed, need, why: str, reasons, reason: str):
+    """The driver component for installing (or upgrading to) ``branch``."""
+    action = "upgrade" if installed else "install"
+    reasons.append(f"driver: {action} branch {branch} ({why})")
     return _Part(
         action=action,
         version=installed,
         min_version=need,
-        branch=branch.branch,
+        branch=branch,
         source=_driver_source(ctx),
-        reason=why,
+        reason=reason,
     )
 
 
