@@ -1,0 +1,16 @@
+"""tfprov's main deploy: probe → plan → apply → verify on every host.
+
+    pyinfra inventories/lab.py deploys/gpu.py
+
+Each host's stack spec comes from its inventory data (``tensorflow``, ``gpu``, ``python``,
+``env_manager``, ``env_name``, ``driver``, ``cuda_source``, ``allow_community_builds``,
+``wheelhouse``) and its download sources from the keys in ``tfprov/sources.py``.
+A second run on a converged host changes nothing.  The fleet report is printed at the
+end and written to ``$TFPROV_REPORT`` (default ``./tfprov-report.json``).
+"""
+
+from pyinfra import host, state
+
+from tfprov.deploy import deploy_host
+
+deploy_host(host, state)

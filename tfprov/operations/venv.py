@@ -1,0 +1,64 @@
+"""Python virtual environments for TensorFlow stacks."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import operation
+
+from ..facts.env import EnvState
+
+
+def pip_conf(
+    index_url: str | None = None,
+    extra_index_url: str | None = None,
+    find_links: str | None = None,
+    no_index: bool = False,
+) -> str:
+    """The ``pip.conf`` text for an env: where pip inside it downloads from."""
+    lines = ["[global]"]
+    if no_index:
+        lines.append("no-index = true")
+    elif index_url:
+        lines.append(f"index-url = {index_url}")
+    if extra_index_url and not no_index:
+        lines.append(f"extra-index-url = {extra_index_url}")
+    if find_links:
+        lines.append(f"find-links = {find_links}")
+    lines.append("disable-pip-version-check = true")
+    return "\n".join(lines) + "\n"
+
+
+@operation()
+def virtualenv(path: str, python: str, python_version: str, pip_config: str | None = None):
+    """
+    Create a virtualenv at ``path`` with ``python`` and write its ``pip.conf``.
+
+    + path: the env's directory (e.g. ``/opt/tfprov/envs/tf221``)
+    + python: the interpreter that creates it (e.g. ``/usr/bin/python3.11``)
+    + python_version: the ``X.Y`` the env must have; an env of another version is re-created
+    + pip_config: text of ``PATH/pip.conf`` (see :func:`pip_conf`), or None to leave it
+
+    Distro prerequisites (``python3-venv``) are the deploy's business (``apt.packages``).
+
+    **Example:**
+
+    .. code:: python
+
+        venv.virtualenv(path="/opt/tfprov/envs/tf221", python="/usr/bin/python3.11",
+                        python_version="3.11", pip_config=pip_conf(find_links="http://w/"))
+    """
+    state = host.get_fact(EnvState, path=path)
+    qpath = shlex.quote(path)
+    have = state["python"]
+    if have and not (have + ".").startswith(python_version + "."):
+        yield f"rm -rf {qpath}"
+        have = None
+    if not have:
+        yield f"mkdir -p {shlex.quote(path.rstrip('/').rsplit('/', 1)[0] or '/')}"
+        yield f"{shlex.quote(python)} -m venv {qpath}"
+    if pip_config is not None and (not have or state["pip_conf"] != pip_config):
+        yield f"printf '%s' {shlex.quote(pip_config)} > {qpath}/pip.conf"
+    elif have:
+        host.noop(f"venv {path} exists (Python {have}) with its pip.conf")
