@@ -10,8 +10,15 @@ from pyinfra.api import operation
 from ..facts.env import EnvState
 
 # TensorFlow distributions that conflict with each other inside one env.
-CONFLICTING = ("tensorflow", "tensorflow-gpu", "tensorflow-cpu", "tensorflow-intel",
-               "tf-nightly", "tf-nightly-gpu", "tf-nightly-cpu")
+CONFLICTING = (
+    "tensorflow",
+    "tensorflow-gpu",
+    "tensorflow-cpu",
+    "tensorflow-intel",
+    "tf-nightly",
+    "tf-nightly-gpu",
+    "tf-nightly-cpu",
+)
 
 
 def _base_name(package: str) -> str:
@@ -60,8 +67,10 @@ def tensorflow(
     target = requirement or f"{package}=={version}"
     if sha256:
         # a single wheel: pip checks it against the hash before installing anything
-        yield (f"printf '%s --hash=sha256:%s\\n' {shlex.quote(target)} {shlex.quote(sha256)}"
-               f" > {shlex.quote(env)}/tfprov-wheel.txt")
+        yield (
+            f"printf '%s --hash=sha256:%s\\n' {shlex.quote(target)} {shlex.quote(sha256)}"
+            f" > {shlex.quote(env)}/tfprov-wheel.txt"
+        )
         yield f"{pip} --require-hashes --no-deps -r {shlex.quote(env)}/tfprov-wheel.txt"
         yield f"{pip} {shlex.quote(target)}"
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from urllib.parse import urlsplit
 
 from pyinfra import host
 from pyinfra.api import operation
@@ -26,6 +27,12 @@ def pip_conf(
         lines.append(f"extra-index-url = {extra_index_url}")
     if find_links:
         lines.append(f"find-links = {find_links}")
+    # pip ignores plain-http sources unless their host is trusted; a lab's artifact server
+    # on http is configured on purpose, so trust exactly those hosts
+    plain = sorted({urlsplit(u).hostname for u in (index_url, extra_index_url, find_links)
+                    if u and u.startswith("http://") and urlsplit(u).hostname})
+    if plain:
+        lines.append(f"trusted-host = {' '.join(plain)}")
     lines.append("disable-pip-version-check = true")
     return "\n".join(lines) + "\n"
 
