@@ -13,12 +13,18 @@ import atexit
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyinfra.operations import apt, python
 
 from . import verify
 from .catalog import load_catalog
 from .facts.profile import HostProfile as HostProfileFact
+from .operations import conda as conda_ops
+from .operations import cuda as cuda_ops
+from .operations import cudnn as cudnn_ops
+from .operations import driver as driver_ops
 from .operations import tensorflow as tf_ops
 from .operations import venv as venv_ops
 from .plan import Plan
@@ -27,7 +33,7 @@ from .report import summary_line
 from .resolver import resolve
 from .sources import sources_for
 from .spec import SPEC_KEYS, SpecError, spec_from_mapping
-from .versions import minor_of
+from .versions import V, minor_of
 from .wheelhouse_index import list_wheelhouse
 
 REPORT: dict[str, dict] = {}
@@ -147,60 +153,216 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
             args=[f"{plan.error}" + (f" — alternatives: {alts}" if alts else "")],
         )
         return
-    env_path, env_python, ops = apply_plan(host, plan, profile, sources, dry=verify_only)
+    _env, env_python, ops = apply_plan(host, plan, profile, sources, dry=verify_only)
     expect_gpu = plan.tensorflow.variant == "gpu"
     if ops and any(op.will_change for op in ops):
-        python.call(name="tfprov: verify TensorFlow", function=_verify_now,
-                    host_name=host.name, python=env_python, expect_gpu=expect_gpu)
+        python.call(
+            name="tfprov: verify TensorFlow",
+            function=_verify_now,
+            host_name=host.name,
+            python=env_python,
+            expect_gpu=expect_gpu,
+        )
         return
     # nothing changes: verify now, as a read-only check (no change is reported)
     _status, output = host.run_shell_command(verify.command(env_python))
     result = verify.parse(output.stdout_lines, expect_gpu)
     _record_verify(host.name, result)
     if not result["ok"]:
-        python.raise_exception(name="tfprov: verify TensorFlow", exception=VerifyError,
-                               args=[verify.summary(result)])
+        python.raise_exception(
+            name="tfprov: verify TensorFlow", exception=VerifyError, args=[verify.summary(result)]
+        )
+
+
+@dataclass
+class Step:
+    """One operation to queue: the operation, its keyword arguments and a name."""
+
+    op: Callable
+    kwargs: dict
+    name: str
+
+
+def env_location(plan: Plan, sources: dict) -> tuple[str, str]:
+    """(env directory, its python) for the plan's env manager."""
+    if plan.env_manager.manager == "conda":
+        env = f"{sources['conda_prefix'].rstrip('/')}/envs/{plan.env_manager.name}"
+    else:
+        env = f"{sources['envs_dir'].rstrip('/')}/{plan.env_manager.name}"
+    return env, f"{env}/bin/python"
+
+
+def _cudnn_wheel(cuda: str, version: str) -> str:
+    return f"nvidia-cudnn-cu{V(cuda).major}=={version}"
+
+
+def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -> list[Step]:
+    """The operations that carry out ``plan`` on a host, in order — a pure function, so
+    every plan kind and OS family is tested without a host (tests/test_deploy_steps.py).
+
+    driver (install/upgrade) → NVIDIA repo + CUDA toolkit + cuDNN (system sources) →
+    env (venv: distro venv package + virtualenv + TensorFlow; conda: Miniforge + .condarc
+    + env with conda packages first, pip packages after).
+    """
+    data = host_data or {}
+    distro = (profile.os.distro or "").lower()
+    repo = sources["nvidia_repo_url"]
+    steps: list[Step] = []
+    drv = plan.driver
+    if drv.action in ("install", "upgrade") and not profile.os.wsl:
+        steps.append(
+            Step(
+                driver_ops.nvidia_driver,
+                {
+                    "branch": drv.branch,
+                    "flavor": data.get("driver_flavor", "auto"),
+                    "nvidia_repo_url": repo,
+                    "signing_key": data.get("secure_boot_signing_key"),
+                    "allow_reboot": bool(data.get("reboot", False)),
+                },
+                f"tfprov: NVIDIA driver branch {drv.branch}",
+            )
+        )
+    system_cuda = plan.cuda.action == "install" and (plan.cuda.source or "").startswith("system")
+    system_cudnn = plan.cudnn.action == "install" and (plan.cudnn.source or "").startswith("system")
+    if system_cuda or system_cudnn:
+        steps.append(
+            Step(cuda_ops.nvidia_repo, {"nvidia_repo_url": repo}, "tfprov: NVIDIA CUDA repository")
+        )
+    if system_cuda:
+        steps.append(
+            Step(
+                cuda_ops.cuda_toolkit,
+                {
+                    "version": minor_of(plan.cuda.version),
+                    "nvidia_repo_url": repo,
+                    "select": True,
+                },
+                f"tfprov: CUDA toolkit {minor_of(plan.cuda.version)}",
+            )
+        )
+    if system_cudnn:
+        steps.append(
+            Step(
+                cudnn_ops.cudnn,
+                {
+                    "version": plan.cudnn.version,
+                    "cuda_version": minor_of(plan.cuda.version),
+                    "nvidia_repo_url": repo,
+                },
+                f"tfprov: cuDNN {plan.cudnn.version}",
+            )
+        )
+
+    env, _python = env_location(plan, sources)
+    tf = plan.tensorflow
+    minor = minor_of(plan.python.version)
+    if plan.env_manager.manager == "venv":
+        if distro in ("debian", "ubuntu"):
+            steps.append(
+                Step(
+                    apt.packages,
+                    {"packages": [f"python{minor}-venv"]},
+                    f"tfprov: python{minor}-venv",
+                )
+            )
+        steps.append(
+            Step(
+                venv_ops.virtualenv,
+                {
+                    "path": env,
+                    "python": host_python(profile, plan.python.version),
+                    "python_version": minor,
+                    "pip_config": venv_ops.pip_conf(
+                        index_url=sources["pip_index_url"],
+                        extra_index_url=sources["pip_extra_index_url"],
+                        find_links=sources["pip_find_links"],
+                        no_index=bool(sources["pip_no_index"]),
+                    ),
+                },
+                f"tfprov: venv {env}",
+            )
+        )
+        steps.append(
+            Step(
+                tf_ops.tensorflow,
+                {
+                    "env": env,
+                    "package": tf.package,
+                    "version": tf.version,
+                    "requirement": tf.url,
+                    "sha256": data.get("wheel_sha256"),
+                },
+                f"tfprov: {tf.package}=={tf.version}",
+            )
+        )
+        return steps
+
+    # conda: Miniforge, .condarc, then the env — conda packages first, pip after
+    prefix = sources["conda_prefix"]
+    conda_pkgs: list[str] = []
+    pip_pkgs: list[str] = []
+    if tf.source.startswith("conda:"):
+        channel = tf.source.split(":", 1)[1]
+        spec = f"{tf.package}={tf.version}"
+        conda_pkgs.append(spec if channel == "conda-forge" else f"{channel}::{spec}")
+    else:
+        pip_pkgs.append(tf.url or f"{tf.package}=={tf.version}")
+    if not tf.source.startswith("conda:"):
+        if (plan.cuda.source or "").startswith("conda:") and plan.cuda.version:
+            conda_pkgs.append(f"cudatoolkit={plan.cuda.version}")
+        src = plan.cudnn.source or ""
+        if src.startswith("conda:") and plan.cudnn.version:
+            conda_pkgs.append(f"cudnn={plan.cudnn.version}")
+        elif src.startswith("pip: nvidia-cudnn wheel") and "and-cuda" not in src:
+            pip_pkgs.append(_cudnn_wheel(plan.cuda.version, plan.cudnn.version))
+    steps.append(
+        Step(
+            conda_ops.miniforge,
+            {
+                "prefix": prefix,
+                "installer_url": sources["miniforge_url"],
+                "sha256": sources["miniforge_sha256"],
+            },
+            "tfprov: Miniforge",
+        )
+    )
+    steps.append(
+        Step(
+            conda_ops.condarc,
+            {
+                "prefix": prefix,
+                "channels": list(sources["conda_channels"]),
+                "channel_alias": sources["conda_channel_alias"],
+            },
+            "tfprov: .condarc",
+        )
+    )
+    steps.append(
+        Step(
+            conda_ops.env,
+            {
+                "prefix": prefix,
+                "env_name": plan.env_manager.name,
+                "python": minor,
+                "conda_packages": conda_pkgs,
+                "pip_packages": pip_pkgs,
+                "pip_index_url": sources["pip_index_url"],
+                "cuda_lib_hooks": tf.variant == "gpu",
+            },
+            f"tfprov: conda env {plan.env_manager.name}",
+        )
+    )
+    return steps
 
 
 def apply_plan(host, plan: Plan, profile: HostProfile, sources: dict, dry: bool = False):
-    """Queue the operations that carry out ``plan``; returns (env path, env python, ops)."""
-    distro = (profile.os.distro or "").lower()
-    env_name = plan.env_manager.name
-    if plan.env_manager.manager != "venv":
-        raise RefusedError(
-            f"{host.name}: the plan needs a conda env; conda deploys are not wired in yet"
-        )
-    env_path = f"{sources['envs_dir'].rstrip('/')}/{env_name}"
-    env_python = f"{env_path}/bin/python"
+    """Queue the operations of :func:`steps_for`; returns (env path, env python, ops)."""
+    env, python = env_location(plan, sources)
     if dry:
-        return env_path, env_python, []
-    ops = []
-    minor = minor_of(plan.python.version)
-    if distro in ("debian", "ubuntu"):
-        ops.append(apt.packages(name=f"tfprov: python{minor}-venv",
-                                packages=[f"python{minor}-venv"]))
-    ops.append(venv_ops.virtualenv(
-        name=f"tfprov: venv {env_path}",
-        path=env_path,
-        python=host_python(profile, plan.python.version),
-        python_version=minor,
-        pip_config=venv_ops.pip_conf(
-            index_url=sources["pip_index_url"],
-            extra_index_url=sources["pip_extra_index_url"],
-            find_links=sources["pip_find_links"],
-            no_index=bool(sources["pip_no_index"]),
-        ),
-    ))
-    tf = plan.tensorflow
-    package, _, _ = tf.package.partition("==")
-    ops.append(tf_ops.tensorflow(
-        name=f"tfprov: {tf.package}=={tf.version}",
-        env=env_path,
-        package=package,
-        version=tf.version,
-        requirement=tf.url if tf.url else None,
-    ))
-    return env_path, env_python, ops
+        return env, python, []
+    ops = [s.op(name=s.name, **s.kwargs) for s in steps_for(plan, profile, sources, host.data)]
+    return env, python, ops
 
 
 __all__ = ["REPORT", "RefusedError", "SpecError", "VerifyError", "deploy_host", "write_report"]

@@ -1,0 +1,100 @@
+"""Plan → operations, for every plan kind and OS family (the deploy's pure half)."""
+
+from tests.test_resolver import RTX4090, SSE42, WIN10, host  # noqa: F401
+from tfprov.deploy import steps_for
+from tfprov.resolver import resolve
+from tfprov.sources import DEFAULTS
+from tfprov.spec import StackSpec
+
+
+def steps(h, data=None, **spec):
+    plan = resolve(h, StackSpec(**spec))
+    assert plan.ok, plan.error
+    return [(s.op.__name__ if hasattr(s.op, "__name__") else str(s.op), s.kwargs)
+            for s in steps_for(plan, h, dict(DEFAULTS), data or {})], plan
+
+
+def names(st):
+    return [n for n, _ in st]
+
+
+def test_cpu_venv_on_debian():
+    st, _ = steps(host(distro="debian", version="12", pythons=[
+        {"version": "3.11.2", "path": "/usr/bin/python3.11"}]))
+    assert names(st) == ["packages", "virtualenv", "tensorflow"]
+    assert st[0][1] == {"packages": ["python3.11-venv"]}
+    assert st[1][1]["path"] == "/opt/tfprov/envs/tf221"
+    assert st[1][1]["python"] == "/usr/bin/python3.11"
+    assert st[2][1] == {"env": "/opt/tfprov/envs/tf221", "package": "tensorflow-cpu",
+                        "version": "2.21.0", "requirement": None, "sha256": None}
+
+
+def test_cpu_venv_on_rocky_has_no_apt_step():
+    st, _ = steps(host(distro="rocky", version="9.3", pythons=["3.11.5"]))
+    assert names(st) == ["virtualenv", "tensorflow"]
+
+
+def test_gpu_with_pip_cuda_installs_only_the_driver_system_wide():
+    st, plan = steps(host(gpus=[RTX4090]), {"reboot": True})
+    assert names(st) == ["nvidia_driver", "packages", "virtualenv", "tensorflow"]
+    assert st[0][1]["branch"] == 595 and st[0][1]["allow_reboot"] is True
+    assert st[-1][1]["package"] == "tensorflow[and-cuda]"
+
+
+def test_wsl_never_installs_a_linux_driver():
+    st, plan = steps(host(wsl=True, gpus=["NVIDIA GeForce RTX 3060"], driver="516.94"))
+    assert plan.driver.action == "upgrade"
+    assert "nvidia_driver" not in names(st)
+
+
+def test_system_cuda_and_cudnn_for_a_venv():
+    st, plan = steps(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.13",
+                     env_manager="venv")
+    assert names(st) == ["nvidia_repo", "cuda_toolkit", "cudnn", "packages", "virtualenv",
+                         "tensorflow"]
+    assert st[1][1]["version"] == "11.8"
+    assert st[2][1]["version"] == "8.6" and st[2][1]["cuda_version"] == "11.8"
+
+
+def test_conda_recipe_conda_first_pip_after():
+    st, plan = steps(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.13")
+    assert names(st) == ["miniforge", "condarc", "env"]
+    env = st[2][1]
+    assert env["conda_packages"] == ["cudatoolkit=11.8.0"]
+    assert env["pip_packages"] == ["tensorflow==2.13.1", "nvidia-cudnn-cu11==8.6.0.163"]
+    assert env["python"] == "3.11" and env["cuda_lib_hooks"] is True
+    assert env["prefix"] == "/opt/tfprov/miniforge3"
+
+
+def test_windows_style_conda_recipe_on_linux_is_cudatoolkit_and_cudnn():
+    st, _ = steps(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.10")
+    env = st[-1][1]
+    assert env["conda_packages"] == ["cudatoolkit=11.2", "cudnn=8.1.0"]
+    assert env["pip_packages"] == ["tensorflow==2.10.1"]
+
+
+def test_anaconda_build_uses_its_channel():
+    h = host(gpus=["NVIDIA GeForce GTX 1080"], driver="418.226.00", pythons=["3.8.10"])
+    st, plan = steps(h, driver="keep", gpu="require")
+    env = st[-1][1]
+    assert env["conda_packages"] == ["anaconda::tensorflow-gpu=2.4.1"]
+    assert env["pip_packages"] == []
+
+
+def test_non_avx_conda_forge_build():
+    st, _ = steps(host(flags=SSE42, pythons=["3.11.2"]), allow_community_builds=True)
+    assert st[-1][1]["conda_packages"] == ["tensorflow-sse3=2.19.1"]
+    assert st[-1][1]["cuda_lib_hooks"] is False
+
+
+def test_sources_from_inventory_reach_the_operations():
+    src = dict(DEFAULTS, pip_find_links="http://10.0.0.1/wh/", pip_no_index=True,
+               nvidia_repo_url="http://mirror.lab/cuda/repos", envs_dir="/srv/envs")
+    h = host(gpus=[RTX4090])
+    plan = resolve(h, StackSpec())
+    st = steps_for(plan, h, src, {})
+    assert st[0].kwargs["nvidia_repo_url"] == "http://mirror.lab/cuda/repos"
+    venv = next(s for s in st if s.name.startswith("tfprov: venv"))
+    assert venv.kwargs["path"] == "/srv/envs/tf221"
+    assert "find-links = http://10.0.0.1/wh/" in venv.kwargs["pip_config"]
+    assert "no-index = true" in venv.kwargs["pip_config"]
