@@ -39,6 +39,24 @@ from .wheelhouse_index import list_wheelhouse
 REPORT: dict[str, dict] = {}
 _SPECS: dict[str, object] = {}
 _REGISTERED = False
+COMMANDS: dict[str, int] = {}  # remote commands run per host in this pyinfra run
+
+
+def _count_remote_commands() -> None:
+    """Count every command pyinfra runs on each host (facts and operations alike), so the
+    fleet report shows what a converged re-run costs."""
+    from pyinfra.api.host import Host
+
+    if getattr(Host, "_tfprov_counting", False):
+        return
+    real = Host.run_shell_command
+
+    def counted(self, *args, **kwargs):
+        COMMANDS[self.name] = COMMANDS.get(self.name, 0) + 1
+        return real(self, *args, **kwargs)
+
+    Host.run_shell_command = counted
+    Host._tfprov_counting = True
 
 
 class RefusedError(Exception):
@@ -73,6 +91,8 @@ def write_report(path: str | None = None, stream=None) -> None:
     stream = stream or sys.stderr
     path = path or os.environ.get("TFPROV_REPORT", "tfprov-report.json")
     rows = [REPORT[k] for k in sorted(REPORT)]
+    for r in rows:
+        r["remote_commands"] = COMMANDS.get(r["host"])
     stream.write("\n--> tfprov fleet report\n")
     for r in rows:
         stream.write(f"    {r['host']}: {r['line']}\n")
@@ -138,6 +158,7 @@ def host_python(profile: HostProfile, version: str) -> str:
 def deploy_host(host, state, verify_only: bool = False) -> None:
     specs = validate_inventory(state)
     _register_report()
+    _count_remote_commands()
     spec = specs[host.name]
     sources = sources_for(host.data)
     profile = HostProfile.model_validate(host.get_fact(HostProfileFact))
