@@ -71,15 +71,18 @@ class WheelhouseServer:
         self.srv.server_close()
 
 
-def write_inventory(path: Path, fleet_inventory: Path, url: str, per_host: dict) -> Path:
-    """An inventory that takes the fleet's hosts and adds tfprov's data to each."""
+def write_inventory(path: Path, fleet_inventory: Path, url: str, per_host: dict,
+                    only=None) -> Path:
+    """An inventory that takes the fleet's hosts (or ``only`` those) and adds tfprov's
+    data to each."""
     path.write_text(
         "import runpy\n"
         f"_fleet = runpy.run_path({str(fleet_inventory)!r})\n"
         f"_extra = {per_host!r}\n"
+        f"_only = {list(only) if only else None!r}\n"
         "_common = {'pip_find_links': %r, 'pip_no_index': True}\n" % url
         + "fleet = [(name, {**data, **_common, **_extra.get(name, {})})\n"
-        "         for name, data in _fleet['fleet']]\n"
+        "         for name, data in _fleet['fleet'] if _only is None or name in _only]\n"
     )
     return path
 

@@ -36,6 +36,19 @@ def served(fleet):
         yield server.url
 
 
+def remote(f, h):
+    """A testinfra host over OpenSSH with the fleet's key and pinned known_hosts."""
+    import testinfra
+
+    cfg = f.dir / "ssh_config"
+    cfg.write_text(
+        "Host *\n  User root\n"
+        f"  IdentityFile {f.key_path}\n  UserKnownHostsFile {f.known_hosts_path}\n"
+        "  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n"
+    )
+    return testinfra.get_host(f"ssh://{h.address}", ssh_config=str(cfg))
+
+
 def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):
     f, hosts = fleet
     names = [h.name for h in hosts]
@@ -54,12 +67,28 @@ def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):
         assert r["verify"]["value"] == pytest.approx(r["verify"]["value"])  # a real number
         assert r["tensorflow"]["package"] == "tensorflow-cpu"
 
+    # the hosts' state, checked independently with testinfra over the same pinned SSH
+    for h in hosts:
+        ti = remote(f, h)
+        conf = ti.file("/opt/tfprov/envs/tf221/pip.conf")
+        assert conf.is_file and conf.contains("no-index = true")
+        assert conf.contains(f"find-links = {served}")
+        pkgs = {k.lower().replace("_", "-"): v for k, v in
+                ti.pip.get_packages(pip_path="/opt/tfprov/envs/tf221/bin/pip").items()}
+        assert pkgs["tensorflow-cpu"]["version"] == "2.21.0", sorted(pkgs)
+        assert "tensorflow" not in pkgs and "tensorflow-gpu" not in pkgs
+
     # 2. a second run changes nothing anywhere, and verifies again (read-only)
     results, rows, _ = run_deploy(inv, tmp_path / "r2.json")
     assert results["totals"]["success"] == 0, results
     assert results["totals"]["error"] == 0 and results["failed_hosts"] == []
     assert all(r["verify"]["ok"] for r in rows)
     assert all(r["remote_commands"] and r["remote_commands"] < 20 for r in rows), rows
+
+    # deploys/verify.py: verify only, no operation at all
+    results, rows, _ = run_deploy(inv, tmp_path / "rv.json", deploy="deploys/verify.py")
+    assert results["totals"]["success"] == 0 and results["totals"]["error"] == 0
+    assert all(r["verify"]["ok"] and r["verify"]["tensorflow"] == "2.21.0" for r in rows)
 
     # 3. another version for one host: that host converges to it, the others stay
     inv = write_inventory(tmp_path / "inv2.py", f.inventory_path, served,

@@ -122,7 +122,8 @@ def _line(row: dict) -> str:
     parts = [row["profile"] or "not probed"]
     if tf:
         parts.append(f"TF {tf['version']} {tf['variant'].upper()} ({tf['package']})")
-        parts.append(f"CUDA {row['cuda'] or '-'} cuDNN {row['cudnn'] or '-'}")
+        if tf["variant"] == "gpu":
+            parts.append(f"plan: CUDA {row['cuda'] or '-'}, cuDNN {row['cudnn'] or '-'}")
     if row["error"]:
         parts.append(f"REFUSED: {row['error']}")
     v = row["verify"]

@@ -1,0 +1,2 @@
+# Servers without a GPU.
+gpu = "off"
