@@ -98,3 +98,26 @@ def test_sources_from_inventory_reach_the_operations():
     assert venv.kwargs["path"] == "/srv/envs/tf221"
     assert "find-links = http://10.0.0.1/wh/" in venv.kwargs["pip_config"]
     assert "no-index = true" in venv.kwargs["pip_config"]
+
+
+def test_wheelhouse_wheel_needs_a_sha256(tmp_path):
+    import pytest
+
+    from tfprov.deploy import RefusedError
+    from tfprov.wheelhouse_index import list_wheelhouse
+
+    name = "tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl"
+    (tmp_path / name).write_bytes(b"")
+    h = host(flags=SSE42, pythons=[{"version": "3.11.2", "path": "/usr/bin/python3.11"}])
+    spec = StackSpec(tensorflow="2.15", allow_community_builds=True, env_manager="venv")
+    plan = resolve(h, spec, wheelhouse=list_wheelhouse(str(tmp_path)))
+    assert plan.tensorflow.source == "wheelhouse" and plan.tensorflow.sha256 is None
+    with pytest.raises(RefusedError, match=r"no sha256 .*\.whl\.sha256"):
+        steps_for(plan, h, dict(DEFAULTS), {})
+    digest = "9f" * 32
+    (tmp_path / (name + ".sha256")).write_text(f"{digest}  {name}\n")
+    plan = resolve(h, spec, wheelhouse=list_wheelhouse(str(tmp_path)))
+    assert plan.tensorflow.sha256 == digest
+    tf_step = steps_for(plan, h, dict(DEFAULTS), {})[-1]
+    assert tf_step.kwargs["sha256"] == digest
+    assert tf_step.kwargs["requirement"] == str(tmp_path / name)

@@ -175,7 +175,14 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
             args=[f"{plan.error}" + (f" — alternatives: {alts}" if alts else "")],
         )
         return
-    _env, env_python, ops = apply_plan(host, plan, profile, sources, dry=verify_only)
+    try:
+        _env, env_python, ops = apply_plan(host, plan, profile, sources, dry=verify_only)
+    except RefusedError as exc:
+        row["error"] = str(exc)
+        row["line"] = _line(row)
+        python.raise_exception(name="tfprov: the plan cannot be carried out",
+                               exception=RefusedError, args=[str(exc)])
+        return
     expect_gpu = plan.tensorflow.variant == "gpu"
     if ops and any(op.will_change for op in ops):
         python.call(
@@ -212,6 +219,20 @@ def env_location(plan: Plan, sources: dict) -> tuple[str, str]:
     else:
         env = f"{sources['envs_dir'].rstrip('/')}/{plan.env_manager.name}"
     return env, f"{env}/bin/python"
+
+
+def _wheel_sha256(tf, data) -> str | None:
+    """A wheel from a URL or path is installed only against a known sha256: from the
+    wheelhouse's ``<wheel>.sha256`` file, or the host's ``wheel_sha256`` data."""
+    if not tf.url:
+        return None
+    sha = tf.sha256 or data.get("wheel_sha256")
+    if not sha:
+        raise RefusedError(
+            f"{tf.url}: no sha256 to check it against; put {tf.url.rsplit('/', 1)[-1]}.sha256 "
+            "beside it in the wheelhouse, or set wheel_sha256 in the host's data"
+        )
+    return sha
 
 
 def _cudnn_wheel(cuda: str, version: str) -> str:
@@ -313,7 +334,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "package": tf.package,
                     "version": tf.version,
                     "requirement": tf.url,
-                    "sha256": data.get("wheel_sha256"),
+                    "sha256": _wheel_sha256(tf, data),
                 },
                 f"tfprov: {tf.package}=={tf.version}",
             )
@@ -329,7 +350,13 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
         spec = f"{tf.package}={tf.version}"
         conda_pkgs.append(spec if channel == "conda-forge" else f"{channel}::{spec}")
     else:
-        pip_pkgs.append(tf.url or f"{tf.package}=={tf.version}")
+        if tf.url:
+            raise RefusedError(
+                f"{tf.url}: wheelhouse and community wheels are installed into venvs (checked "
+                "against their sha256); set env_manager: venv with a host Python "
+                f"{minor} for this host"
+            )
+        pip_pkgs.append(f"{tf.package}=={tf.version}")
     if not tf.source.startswith("conda:"):
         if (plan.cuda.source or "").startswith("conda:") and plan.cuda.version:
             conda_pkgs.append(f"cudatoolkit={plan.cuda.version}")

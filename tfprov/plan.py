@@ -41,6 +41,7 @@ class TensorflowChoice(_Out):
     source: str  # 'pypi', 'conda:anaconda', 'community:fo40225', 'wheelhouse'
     requirement: str  # the pip/conda requirement or wheel to install
     url: str | None = None  # where the wheel comes from, for community/wheelhouse builds
+    sha256: str | None = None  # the wheel's expected sha256 (from the wheelhouse), if known
     reason: str = ""
 
 

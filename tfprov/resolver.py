@@ -161,6 +161,7 @@ class Build:
     targets: tuple[str, ...] = ()
     min_cc: str | None = None
     url: str | None = None
+    sha256: str | None = None
     source_url: str | None = None
     conda_build: m.CondaBuild | None = None
 
@@ -388,6 +389,7 @@ def _wheelhouse_builds(ctx: Ctx, rel: TFRelease, variant: str):
                 targets=rel.targets if variant == "gpu" else (),
                 min_cc=rel.documented_min_cc,
                 url=w.location,
+                sha256=w.sha256,
                 source_url=w.location,
             )
 
@@ -1208,6 +1210,7 @@ def _tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
         source=b.origin,
         requirement=b.url or f"{b.package}=={b.version}",
         url=b.url,
+        sha256=b.sha256,
         reason=f"{b.needs_simd or 'generic'} build ({b.source_url}); verify its sha256 on install",
     )
 

@@ -52,6 +52,13 @@ class WheelhouseWheel:
     variant: str  # 'cpu' | 'gpu'
     cuda: str | None = None
     cudnn: str | None = None
+    sha256: str | None = None  # from the <wheel>.sha256 file beside it, when there is one
+
+
+def parse_sha256(text: str) -> str | None:
+    """The hash in a ``.sha256`` file (``sha256sum`` format or the bare hex digest)."""
+    word = text.strip().split()[0].lower() if text.strip() else ""
+    return word if re.fullmatch(r"[0-9a-f]{64}", word) else None
 
 
 def parse_wheel_name(filename: str, location: str | None = None) -> WheelhouseWheel | None:

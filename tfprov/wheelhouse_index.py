@@ -7,13 +7,14 @@ reads one: an HTML page whose links name the wheels.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 
-from .wheelhouse import WheelhouseWheel, parse_wheel_name
+from .wheelhouse import WheelhouseWheel, parse_sha256, parse_wheel_name
 
 
 class WheelhouseError(ValueError):
@@ -43,20 +44,39 @@ def list_wheelhouse(location: str, timeout: float = 10.0) -> list[WheelhouseWhee
         links = _Links()
         links.feed(page)
         out = []
+        hashes: dict[str, str] = {}
         base = location if location.endswith("/") else location + "/"
         for href in links.hrefs:
             url = urllib.parse.urljoin(base, href)
             name = urllib.parse.unquote(os.path.basename(urllib.parse.urlparse(url).path))
             url = re.sub(r"#.*$", "", url)
+            frag = urllib.parse.urlparse(urllib.parse.urljoin(base, href)).fragment
+            if frag.startswith("sha256="):  # pip's find-links convention: #sha256=<hex>
+                hashes[name] = frag.split("=", 1)[1]
+            if name.endswith(".whl.sha256"):
+                try:
+                    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310
+                        h = parse_sha256(resp.read(200).decode("ascii", "replace"))
+                except OSError:
+                    h = None
+                if h:
+                    hashes[name[: -len(".sha256")]] = h
+                continue
             w = parse_wheel_name(name, url)
             if w:
                 out.append(w)
-        return out
+        return [dataclasses.replace(w, sha256=hashes.get(w.filename)) for w in out]
     path = parsed.path if parsed.scheme == "file" else location
     if not os.path.isdir(path):
         raise WheelhouseError(f"wheelhouse {location}: not a directory")
-    return [
-        w
-        for name in sorted(os.listdir(path))
-        if (w := parse_wheel_name(name, os.path.join(path, name)))
-    ]
+    out = []
+    for name in sorted(os.listdir(path)):
+        w = parse_wheel_name(name, os.path.join(path, name))
+        if w is None:
+            continue
+        side = os.path.join(path, name + ".sha256")
+        if os.path.isfile(side):
+            with open(side, encoding="ascii", errors="replace") as fh:
+                w = dataclasses.replace(w, sha256=parse_sha256(fh.read(200)))
+        out.append(w)
+    return out
