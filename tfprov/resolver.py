@@ -245,8 +245,9 @@ class _Found:
     gpu_passed_over: Build | None = None  # an older-major GPU build 'auto' did not take
 
 
-def _search(ctx: Ctx) -> _Found:
-    """Try every (variant, release, build) in preference order; the first that fits wins."""
+def _search(ctx: Ctx, pool: list[TFRelease] | None = None) -> _Found:
+    """Try every (variant, release, build) in preference order; the first that fits wins.
+    ``pool`` narrows the releases tried (newest first) below what the spec matches."""
     spec, cat = ctx.spec, ctx.cat
     cache = cat.memo.setdefault("candidates", {})
     candidates = cache.get(spec.tensorflow)
@@ -254,6 +255,8 @@ def _search(ctx: Ctx) -> _Found:
         candidates = cache[spec.tensorflow] = [
             r for r in cat.releases if spec.matches(r.version) or _minor_match(spec, r)
         ]
+    if pool is not None:
+        candidates = [r for r in candidates if r in pool]
     if spec.gpu == "off" or not ctx.host.gpus:
         variants = ["cpu"] if spec.gpu != "require" else []
     else:
@@ -320,7 +323,7 @@ def _passing(ctx: Ctx, variant: str, pool) -> list[Build]:
         return [b for rel in pool for b in _builds(ctx, rel, variant) if _gate(ctx, b)]
     _builds(ctx, pool[0], variant)  # makes sure ctx.builds_memo is set
     _gate_memo(ctx)
-    key = (id(ctx.builds_memo), id(ctx.gate_memo), variant, pool[0].minor, len(pool))
+    key = (id(ctx.builds_memo), id(ctx.gate_memo), variant, tuple(r.minor for r in pool))
     memo = ctx.cat.memo.setdefault("passing", {})
     hit = memo.get(key)
     if hit is None:
@@ -972,10 +975,18 @@ def _pin_of(reqs, prefix: str) -> str | None:
 
 def _conda_recipe(ctx: Ctx, b: Build) -> m.CondaRecipe | None:
     os_name = ctx.host.os_short if not ctx.host.profile.os.wsl else "linux"
-    for r in ctx.cat.builds.conda_recipes:
-        if r.os == os_name and V(b.release.version) in _specifier(r.tensorflow):
-            return r
-    return None
+    memo = ctx.cat.memo.setdefault("conda_recipe", {})
+    key = (os_name, b.release.version)
+    if key not in memo:
+        memo[key] = next(
+            (
+                r
+                for r in ctx.cat.builds.conda_recipes
+                if r.os == os_name and V(b.release.version) in _specifier(r.tensorflow)
+            ),
+            None,
+        )
+    return memo[key]
 
 
 def _specifier(text):
@@ -1237,7 +1248,19 @@ def _explain_choice(ctx: Ctx, found: _Found) -> None:
         and not ctx.host.has_simd("avx")
         and build.release is not found.candidates[0]
     ):
-        better = _resolve_quiet(ctx, ctx.spec.model_copy(update={"allow_community_builds": True}))
+        # only releases newer than the one chosen that have a non-AVX build here at all
+        newer = [
+            r
+            for r in found.candidates
+            if V(r.version) > V(build.version) and r.minor in _non_avx_minors(ctx)
+        ]
+        better = (
+            _resolve_quiet(
+                ctx, ctx.spec.model_copy(update={"allow_community_builds": True}), pool=newer
+            )
+            if newer
+            else None
+        )
         if better is not None and V(better.tensorflow.version) > V(build.version):
             warnings.append(
                 f"this CPU has no AVX: allow_community_builds: true would plan TF "
@@ -1319,9 +1342,28 @@ def _alternatives(ctx: Ctx, variant: str) -> list[Alternative]:
     return out
 
 
-def _resolve_quiet(ctx: Ctx, spec: StackSpec) -> Fit | None:
+def _resolve_quiet(ctx: Ctx, spec: StackSpec, pool=None) -> Fit | None:
     """Plan under another spec, without explanations or alternatives of its own."""
     if spec.gpu == "require" and not ctx.host.gpus:
         return None
     sub = Ctx(cat=ctx.cat, host=ctx.host, spec=spec, wheelhouse=ctx.wheelhouse, quiet=True)
-    return _search(sub).plan
+    return _search(sub, pool).plan
+
+
+def _non_avx_minors(ctx: Ctx) -> set[str]:
+    """Minor releases with a build below AVX on this platform (conda non-AVX packages,
+    community wheels, this run's wheelhouse) — where allowing them could help."""
+    plat = ctx.host.platform
+    memo = ctx.cat.memo.setdefault("non_avx", {})
+    if plat not in memo:
+        os_name = _OS_OF_PLATFORM.get(plat)
+        found = {
+            minor_of(cb.version) for cb in ctx.cat.builds.conda if cb.package.endswith("-sse3")
+        }
+        found |= {
+            minor_of(cw.version)
+            for cw in ctx.cat.builds.community
+            if cw.os == os_name and cw.simd not in ("avx", "avx2", "avx512")
+        }
+        memo[plat] = found
+    return memo[plat] | {w.minor for w in ctx.wheelhouse if w.platform == plat}
