@@ -40,3 +40,17 @@ def kv_blocks(lines: list[str], sep: str = ":") -> list[dict[str, str]]:
     if cur:
         blocks.append(cur)
     return blocks
+
+
+def split_marked(lines: list[str], marker: str) -> dict[str, list[str]]:
+    """Split output into sections that start with ``<marker><key>`` lines: the format of
+    every tfprov command that prints several things at once."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in lines:
+        if line.startswith(marker):
+            current = line[len(marker):].strip()
+            out[current] = []
+        elif current is not None:
+            out[current].append(line)
+    return out

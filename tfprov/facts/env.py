@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import TfprovFact, sh_quote
+from .base import TfprovFact, sh_quote, split_marked
 from .tensorflow import TF_SCRIPT, parse_env_line, tensorflow_entry
 
 _MARK = "@@tfprov-env "
@@ -11,14 +11,7 @@ _MARK = "@@tfprov-env "
 def parse_env_state(lines: list[str]) -> dict:
     """Sections ``python`` (X.Y.Z), ``pip.conf`` (its text) and ``tensorflow`` (one line of
     the ``Installed`` format) of the :class:`EnvState` command."""
-    sections: dict[str, list[str]] = {}
-    cur = None
-    for line in lines:
-        if line.startswith(_MARK):
-            cur = line[len(_MARK):].strip()
-            sections[cur] = []
-        elif cur is not None:
-            sections[cur].append(line)
+    sections = split_marked(lines, _MARK)
     version = next((s.strip() for s in sections.get("python", []) if s.strip()), None)
     tf = None
     for line in sections.get("tensorflow", []):

@@ -13,6 +13,7 @@ from pyinfra.api import FactBase
 from pyinfra.facts.server import Arch, Hostname, Kernel, LinuxDistribution
 
 from ..catalog import load_catalog
+from .base import split_marked
 from .conda import Conda
 from .cpu import CpuFeatures
 from .cuda import CudaToolkits, Cudnn
@@ -55,15 +56,7 @@ def combined_command(sections=SECTIONS) -> str:
 
 
 def split_sections(lines: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    current = None
-    for line in lines:
-        if line.startswith(MARKER):
-            current = line[len(MARKER) :].strip()
-            out[current] = []
-        elif current is not None:
-            out[current].append(line)
-    return out
+    return split_marked(lines, MARKER)
 
 
 def process_sections(lines: list[str], sections=SECTIONS) -> dict:
