@@ -16,3 +16,25 @@ def test_example_inventory_specs():
     assert specs["lab-ws-03"].driver == "keep"
     assert specs["lab-ws-01"].driver == "auto"
     assert {h.name for h in inv.get_group("gpu_lab")} == {"lab-ws-01", "lab-ws-02", "lab-ws-03"}
+
+
+def test_mixed_linux_windows_inventory_plans_from_saved_profiles():
+    import json
+    import subprocess
+    import sys
+
+    exe = os.path.join(os.path.dirname(sys.executable), "tfprov")
+    res = subprocess.run([exe, "plan", os.path.join(ROOT, "inventories", "mixed.py"), "--json"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.returncode == 0, res.stderr
+    plans = {p["host"]: p for p in json.loads(res.stdout)}
+    # the host name in a plan is the profile's hostname
+    laptop = plans["win10-laptop-gtx850m"]
+    assert (laptop["tensorflow"]["version"], laptop["cuda"]["version"],
+            laptop["cudnn"]["version"]) == ("2.1.4", "10.1", "7.6")
+    w11 = plans["win11-rtx3060"]  # native Windows GPU support ended with 2.10
+    assert (w11["tensorflow"]["version"], w11["tensorflow"]["variant"]) == ("2.10.1", "gpu")
+    noavx = plans["win-desktop-noavx-gtx650"]  # community non-AVX builds allowed
+    assert noavx["tensorflow"]["source"] == "community:fo40225"
+    assert plans["ubuntu2204-rtx4090"]["tensorflow"]["version"] == "2.21.0"
+    assert plans["centos7-tesla-k80"]["tensorflow"]["version"] == "2.14.1"

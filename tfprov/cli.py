@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from . import __version__
 from .catalog import CatalogError, load_catalog
 from .plan import Plan
-from .probe import ProbeError, host_specs, load_inventory, probe_hosts
+from .probe import ProbeError, ProbeResult, host_specs, load_inventory, probe_hosts
 from .profile import HostProfile
 from .report import (
     matrix_for_cuda,
@@ -94,7 +94,20 @@ def _plan_inventory(args) -> int:
     for sp in specs.values():
         if sp.wheelhouse and sp.wheelhouse not in wheelhouses:
             wheelhouses[sp.wheelhouse] = list_wheelhouse(sp.wheelhouse)
-    results = probe_hosts(inv, hosts)
+    # hosts with a saved profile (host data ``profile``: a JSON file, relative to the
+    # inventory) are planned from it without connecting — for planning ahead, offline
+    base_dir = os.path.dirname(os.path.abspath(args.inventory)) if os.path.exists(
+        args.inventory) else os.getcwd()
+    saved = {}
+    for h in hosts:
+        path = h.data.get("profile")
+        if path:
+            saved[h.name] = load_profile(os.path.join(base_dir, path))
+    to_probe = [h for h in hosts if h.name not in saved]
+    results = probe_hosts(inv, to_probe) if to_probe else []
+    by_name = {r.name: r for r in results}
+    results = [by_name.get(h.name) or ProbeResult(name=h.name, profile=saved[h.name])
+               for h in hosts]
     catalog = load_catalog()
     profiles, plans, failed = [], [], []
     for r in results:
