@@ -38,3 +38,16 @@ def test_mixed_linux_windows_inventory_plans_from_saved_profiles():
     assert noavx["tensorflow"]["source"] == "community:fo40225"
     assert plans["ubuntu2204-rtx4090"]["tensorflow"]["version"] == "2.21.0"
     assert plans["centos7-tesla-k80"]["tensorflow"]["version"] == "2.14.1"
+
+
+def test_windows_hosts_get_the_windows_profile_fact():
+    from tfprov.facts.profile import HostProfile
+    from tfprov.facts.windows import WinHostProfile
+    from tfprov.probe import is_windows, profile_fact_for
+
+    inv, hosts = load_inventory(os.path.join(ROOT, "inventories", "mixed.py"))
+    kinds = {h.name: profile_fact_for(h) for h in hosts}
+    assert kinds["@winssh/192.0.2.51"] is WinHostProfile
+    assert kinds["ws-ubuntu-4090"] is HostProfile
+    assert [h.name for h in hosts if is_windows(h)] == [
+        "@winssh/192.0.2.51", "@winssh/192.0.2.52", "@winssh/192.0.2.53"]

@@ -20,7 +20,6 @@ from pyinfra.operations import apt, python
 
 from . import verify
 from .catalog import load_catalog
-from .facts.profile import HostProfile as HostProfileFact
 from .operations import conda as conda_ops
 from .operations import cuda as cuda_ops
 from .operations import cudnn as cudnn_ops
@@ -28,6 +27,7 @@ from .operations import driver as driver_ops
 from .operations import tensorflow as tf_ops
 from .operations import venv as venv_ops
 from .plan import Plan
+from .probe import is_windows, profile_fact_for
 from .profile import HostProfile
 from .report import summary_line
 from .resolver import resolve
@@ -162,7 +162,7 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
     _count_remote_commands()
     spec = specs[host.name]
     sources = sources_for(host.data)
-    profile = HostProfile.model_validate(host.get_fact(HostProfileFact))
+    profile = HostProfile.model_validate(host.get_fact(profile_fact_for(host)))
     wheels = list_wheelhouse(spec.wheelhouse) if spec.wheelhouse else []
     plan = resolve(profile, spec, load_catalog(), wheels)
     row = REPORT[host.name] = _row(host, profile, plan)
@@ -174,6 +174,16 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
             exception=RefusedError,
             args=[f"{plan.error}" + (f" — alternatives: {alts}" if alts else "")],
         )
+        return
+    if is_windows(host):
+        # planned like any host; carrying the plan out on Windows is not wired in yet
+        msg = (f"planned TF {plan.tensorflow.version} {plan.tensorflow.variant.upper()}; "
+               "deploys/gpu.py cannot yet apply plans on Windows hosts (the operations are in "
+               "tfprov.operations.windows)")
+        row["error"] = msg
+        row["line"] = _line(row)
+        python.raise_exception(name="tfprov: Windows deploy", exception=RefusedError,
+                               args=[msg])
         return
     try:
         _env, env_python, ops = apply_plan(host, plan, profile, sources, dry=verify_only)

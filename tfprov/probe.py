@@ -81,13 +81,27 @@ def host_specs(hosts, base: StackSpec | None = None, overrides: dict | None = No
     return specs
 
 
+def is_windows(host) -> bool:
+    """A host reached through tfprov's Windows connector (``@winssh/HOST``)."""
+    return host.name.startswith("@winssh/") or host.data.get("winssh_hostname") is not None
+
+
+def profile_fact_for(host):
+    """The one-command profile fact for this host's OS: the OS difference lives here."""
+    if is_windows(host):
+        from .facts.windows import WinHostProfile
+
+        return WinHostProfile
+    from .facts.profile import HostProfile as HostProfileFact
+
+    return HostProfileFact
+
+
 def probe_hosts(inv, hosts, *, timeout: int = 60) -> list[ProbeResult]:
     from pyinfra.api import Config, State
     from pyinfra.api.connect import connect_all, disconnect_all
     from pyinfra.api.facts import get_facts
     from pyinfra.context import ctx_state
-
-    from .facts.profile import HostProfile as HostProfileFact
 
     logging.getLogger("pyinfra").setLevel(logging.CRITICAL)
     config = Config(CONNECT_TIMEOUT=timeout)
@@ -99,9 +113,20 @@ def probe_hosts(inv, hosts, *, timeout: int = 60) -> list[ProbeResult]:
         for h in hosts:
             if not h.connected:
                 results[h.name].error = "could not connect"
-        facts = get_facts(
-            state, HostProfileFact, kwargs={"_ignore_errors": True}, apply_failed_hosts=False
-        )
+        facts: dict = {}
+        by_kind = {}
+        for h in hosts:
+            by_kind.setdefault(profile_fact_for(h), []).append(h)
+        active = set(state.active_hosts)
+        try:
+            for fact, group in by_kind.items():
+                # pyinfra gets a fact on every active host: narrow them to this kind
+                state.active_hosts = active & set(group)
+                if state.active_hosts:
+                    facts.update(get_facts(state, fact, kwargs={"_ignore_errors": True},
+                                           apply_failed_hosts=False))
+        finally:
+            state.active_hosts = active
         for h, data in facts.items():
             r = results[h.name]
             if not data:
