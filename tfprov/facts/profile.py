@@ -111,9 +111,6 @@ def profile_from_facts(facts: dict) -> dict:
         (g.get("driver_version") for g in smi if g.get("driver_version")), None
     )
 
-    conda = facts.get("conda") or {}
-    inst = (conda.get("installations") or [None])[0]
-    cudnn = facts.get("cudnn")
     wsl = facts.get("wsl") or {}
     return {
         "hostname": (facts.get("hostname") or "").strip() or "unknown",
@@ -137,6 +134,17 @@ def profile_from_facts(facts: dict) -> dict:
         "gpus": gpus,
         "nvidia_driver": driver_version,
         "driver_error": smi_error,
+        **software_part(facts),
+    }
+
+
+def software_part(facts: dict) -> dict:
+    """The profile's software keys (CUDA, cuDNN, Pythons, conda, raw probe) from the section
+    facts — the same on every OS, so Linux and Windows profiles share it."""
+    cudnn = facts.get("cudnn")
+    conda = facts.get("conda") or {}
+    inst = (conda.get("installations") or [None])[0]
+    return {
         "cuda_toolkits": [
             {"version": t["version"], "path": t.get("path")}
             for t in facts.get("cuda_toolkits") or []

@@ -27,6 +27,7 @@ from .base import TfprovFact, split_marked
 from .conda import ENV_LIST_MARKER, INFO_MARKER, parse_conda
 from .cuda import _vkey, parse_cuda_version_file, parse_cudnn_defines, parse_nvcc_version
 from .gpu import SMI_QUERY, parse_nvidia_smi_csv
+from .profile import software_part
 
 # IsProcessorFeaturePresent ids -> the /proc/cpuinfo flag name (SSE3 is 'pni' there).
 PROCESSOR_FEATURES = {
@@ -883,9 +884,6 @@ def profile_from_sections(lines: list[str]) -> dict:
     gpus = probe["gpus"]
     _fill_from_catalog(gpus)
     driver = next((g["driver_version"] for g in gpus if g.get("driver_version")), None)
-    cudnn = facts.get("cudnn")
-    conda = facts.get("conda") or {}
-    inst = (conda.get("installations") or [None])[0]
     return {
         "hostname": facts.get("hostname") or system.get("hostname") or "unknown",
         "os": {
@@ -911,21 +909,7 @@ def profile_from_sections(lines: list[str]) -> dict:
         ],
         "nvidia_driver": driver,
         "driver_error": probe.get("smi_error"),
-        "cuda_toolkits": [
-            {"version": t["version"], "path": t["path"]} for t in facts.get("cuda_toolkits") or []
-        ],
-        "cudnn": {"version": cudnn["version"], "path": cudnn["path"]} if cudnn else None,
-        "pythons": [
-            {"version": p["version"], "path": p["path"]} for p in facts.get("pythons") or []
-        ],
-        "conda": {
-            "version": inst.get("version"),
-            "prefix": inst.get("prefix"),
-            "envs": [e.get("name") for e in inst.get("envs") or [] if e.get("name")],
-        }
-        if inst
-        else None,
-        "probe": facts,
+        **software_part(facts),
     }
 
 

@@ -380,6 +380,34 @@ unset {saved} {old}
     return activate, deactivate
 
 
+def env_changes(state: dict, conda_specs, conda_checks, pip_specs, pip_reqs):
+    """What a conda env lacks, the same rule on every OS: conda packages first, pip after;
+    an env that already has pip packages is re-created rather than given conda packages.
+
+    Returns ``(exists, fresh, recreate, conda_missing, pip_missing, have_conda)``.
+    """
+    exists = bool(state["exists"])
+    have_conda = {k.lower(): str(v) for k, v in (state["conda"] or {}).items()}
+    have_pip = {_pip_norm(k): str(v) for k, v in (state["pip"] or {}).items()}
+    conda_missing = [
+        spec
+        for spec, (pkg, ok) in zip(conda_specs, conda_checks, strict=True)
+        if not exists or pkg not in have_conda or not ok(have_conda[pkg])
+    ]
+    recreate = exists and bool(conda_missing) and bool(have_pip)
+    fresh = not exists or recreate
+    if fresh:
+        pip_missing = list(pip_specs)
+    else:
+        installed = {_pip_norm(k): v for k, v in have_conda.items()} | have_pip
+        pip_missing = [
+            spec
+            for spec, req in zip(pip_specs, pip_reqs, strict=True)
+            if not _pip_satisfied(req, installed)
+        ]
+    return exists, fresh, recreate, conda_missing, pip_missing, have_conda
+
+
 @operation()
 def env(
     prefix: str | None = None,
@@ -452,26 +480,9 @@ def env(
 
     # Facts first.
     state = host.get_fact(CondaEnvPackages, prefix=prefix, env_name=env_name)
-    exists = bool(state["exists"])
-    have_conda = {k.lower(): str(v) for k, v in (state["conda"] or {}).items()}
-    have_pip = {_pip_norm(k): str(v) for k, v in (state["pip"] or {}).items()}
-
-    conda_missing = [
-        spec
-        for spec, (pkg, ok) in zip(conda_specs, conda_checks, strict=True)
-        if not exists or pkg not in have_conda or not ok(have_conda[pkg])
-    ]
-    recreate = exists and bool(conda_missing) and bool(have_pip)
-    fresh = not exists or recreate
-    if fresh:
-        pip_missing = pip_specs
-    else:
-        installed = {_pip_norm(k): v for k, v in have_conda.items()} | have_pip
-        pip_missing = [
-            spec
-            for spec, req in zip(pip_specs, pip_reqs, strict=True)
-            if not _pip_satisfied(req, installed)
-        ]
+    exists, fresh, recreate, conda_missing, pip_missing, have_conda = env_changes(
+        state, conda_specs, conda_checks, pip_specs, pip_reqs
+    )
     hooks_to_write = [
         (path, text)
         for path, text in hook_files

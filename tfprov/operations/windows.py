@@ -55,7 +55,13 @@ from ..facts.conda_env import empty as _empty_env
 from ..facts.conda_env import parse_conda_list_json
 from ..facts.windows import WinCudaToolkits, WinGpus, WinSystem
 from ..sources import sources_for
-from .conda import _pip_norm, _pip_satisfied, condarc_text, parse_conda_spec, parse_pip_spec
+from .conda import (
+    _pip_norm,
+    condarc_text,
+    env_changes,
+    parse_conda_spec,
+    parse_pip_spec,
+)
 from .driver import runs_here
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -905,23 +911,9 @@ def conda_env(
         checks.append(parse_conda_spec("pip"))
 
     state = host.get_fact(WinCondaEnvPackages, prefix=prefix, env_name=env_name)
-    exists = bool(state["exists"])
-    have_conda = {k.lower(): str(v) for k, v in (state["conda"] or {}).items()}
-    have_pip = {_pip_norm(k): str(v) for k, v in (state["pip"] or {}).items()}
-    conda_missing = [
-        spec
-        for spec, (pkg, ok) in zip(conda_specs, checks, strict=True)
-        if not exists or pkg not in have_conda or not ok(have_conda[pkg])
-    ]
-    recreate = exists and bool(conda_missing) and bool(have_pip)
-    fresh = not exists or recreate
-    if fresh:
-        pip_missing = pip_specs
-    else:
-        installed = {_pip_norm(k): v for k, v in have_conda.items()} | have_pip
-        pip_missing = [
-            s for s, r in zip(pip_specs, pip_reqs, strict=True) if not _pip_satisfied(r, installed)
-        ]
+    exists, fresh, recreate, conda_missing, pip_missing, have_conda = env_changes(
+        state, conda_specs, checks, pip_specs, pip_reqs
+    )
     if not (fresh or conda_missing or pip_missing):
         host.noop(
             f"conda env {env_name} in {prefix} is up to date "
