@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import ntpath
 import os
 import sys
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from .operations import cudnn as cudnn_ops
 from .operations import driver as driver_ops
 from .operations import tensorflow as tf_ops
 from .operations import venv as venv_ops
+from .operations import windows as win_ops
 from .plan import Plan
 from .probe import is_windows, profile_fact_for
 from .profile import HostProfile
@@ -138,11 +140,12 @@ def _record_verify(host_name: str, result: dict) -> None:
         row["line"] = _line(row)
 
 
-def _verify_now(host_name: str, python: str, expect_gpu: bool) -> None:
+def _verify_now(host_name: str, python: str, expect_gpu: bool, windows: bool = False) -> None:
     """Run the check at execution time (after the env was changed) and fail on error."""
     from pyinfra import host
 
-    _status, output = host.run_shell_command(verify.command(python))
+    check = verify.command_windows if windows else verify.command
+    _status, output = host.run_shell_command(check(python))
     result = verify.parse(output.stdout_lines, expect_gpu)
     _record_verify(host_name, result)
     if not result["ok"]:
@@ -175,23 +178,17 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
             args=[f"{plan.error}" + (f" — alternatives: {alts}" if alts else "")],
         )
         return
-    if is_windows(host):
-        # planned like any host; carrying the plan out on Windows is not wired in yet
-        msg = (f"planned TF {plan.tensorflow.version} {plan.tensorflow.variant.upper()}; "
-               "deploys/gpu.py cannot yet apply plans on Windows hosts (the operations are in "
-               "tfprov.operations.windows)")
-        row["error"] = msg
-        row["line"] = _line(row)
-        python.raise_exception(name="tfprov: Windows deploy", exception=RefusedError,
-                               args=[msg])
-        return
+    windows = is_windows(host)
     try:
-        _env, env_python, ops = apply_plan(host, plan, profile, sources, dry=verify_only)
+        _env, env_python, ops = apply_plan(
+            host, plan, profile, sources, dry=verify_only, windows=windows
+        )
     except RefusedError as exc:
         row["error"] = str(exc)
         row["line"] = _line(row)
-        python.raise_exception(name="tfprov: the plan cannot be carried out",
-                               exception=RefusedError, args=[str(exc)])
+        python.raise_exception(
+            name="tfprov: the plan cannot be carried out", exception=RefusedError, args=[str(exc)]
+        )
         return
     expect_gpu = plan.tensorflow.variant == "gpu"
     if ops and any(op.will_change for op in ops):
@@ -201,10 +198,12 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
             host_name=host.name,
             python=env_python,
             expect_gpu=expect_gpu,
+            windows=windows,
         )
         return
     # nothing changes: verify now, as a read-only check (no change is reported)
-    _status, output = host.run_shell_command(verify.command(env_python))
+    check = verify.command_windows if windows else verify.command
+    _status, output = host.run_shell_command(check(env_python))
     result = verify.parse(output.stdout_lines, expect_gpu)
     _record_verify(host.name, result)
     if not result["ok"]:
@@ -353,28 +352,13 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
 
     # conda: Miniforge, .condarc, then the env — conda packages first, pip after
     prefix = sources["conda_prefix"]
-    conda_pkgs: list[str] = []
-    pip_pkgs: list[str] = []
-    if tf.source.startswith("conda:"):
-        channel = tf.source.split(":", 1)[1]
-        spec = f"{tf.package}={tf.version}"
-        conda_pkgs.append(spec if channel == "conda-forge" else f"{channel}::{spec}")
-    else:
-        if tf.url:
-            raise RefusedError(
-                f"{tf.url}: wheelhouse and community wheels are installed into venvs (checked "
-                "against their sha256); set env_manager: venv with a host Python "
-                f"{minor} for this host"
-            )
-        pip_pkgs.append(f"{tf.package}=={tf.version}")
-    if not tf.source.startswith("conda:"):
-        if (plan.cuda.source or "").startswith("conda:") and plan.cuda.version:
-            conda_pkgs.append(f"cudatoolkit={plan.cuda.version}")
-        src = plan.cudnn.source or ""
-        if src.startswith("conda:") and plan.cudnn.version:
-            conda_pkgs.append(f"cudnn={plan.cudnn.version}")
-        elif src.startswith("pip: nvidia-cudnn wheel") and "and-cuda" not in src:
-            pip_pkgs.append(_cudnn_wheel(plan.cuda.version, plan.cudnn.version))
+    if tf.url:
+        raise RefusedError(
+            f"{tf.url}: wheelhouse and community wheels are installed into venvs (checked "
+            "against their sha256); set env_manager: venv with a host Python "
+            f"{minor} for this host"
+        )
+    conda_pkgs, pip_pkgs = conda_packages(plan)
     steps.append(
         Step(
             conda_ops.miniforge,
@@ -415,12 +399,196 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
     return steps
 
 
-def apply_plan(host, plan: Plan, profile: HostProfile, sources: dict, dry: bool = False):
-    """Queue the operations of :func:`steps_for`; returns (env path, env python, ops)."""
-    env, python = env_location(plan, sources)
+def conda_packages(plan: Plan) -> tuple[list[str], list[str]]:
+    """(conda packages, pip packages) of a conda env for ``plan`` — conda first, pip after;
+    the same on every OS."""
+    tf = plan.tensorflow
+    conda_pkgs: list[str] = []
+    pip_pkgs: list[str] = []
+    if tf.source.startswith("conda:"):
+        channel = tf.source.split(":", 1)[1]
+        spec = f"{tf.package}={tf.version}"
+        conda_pkgs.append(spec if channel == "conda-forge" else f"{channel}::{spec}")
+        return conda_pkgs, pip_pkgs
+    pip_pkgs.append(f"{tf.package}=={tf.version}")
+    if (plan.cuda.source or "").startswith("conda:") and plan.cuda.version:
+        conda_pkgs.append(f"cudatoolkit={plan.cuda.version}")
+    src = plan.cudnn.source or ""
+    if src.startswith("conda:") and plan.cudnn.version:
+        conda_pkgs.append(f"cudnn={plan.cudnn.version}")
+    elif src.startswith("pip: nvidia-cudnn wheel") and "and-cuda" not in src:
+        pip_pkgs.append(_cudnn_wheel(plan.cuda.version, plan.cudnn.version))
+    return conda_pkgs, pip_pkgs
+
+
+def _pinned(sources: dict, key: str, version: str, what: str) -> dict:
+    """The lab-pinned Windows installer for ``version`` (exact or major.minor match)."""
+    table = sources.get(key) or {}
+    entry = table.get(version) or table.get(minor_of(version))
+    if not entry or not entry.get("url") or not entry.get("sha256"):
+        raise RefusedError(
+            f"the plan needs {what} {version} on this Windows host: set {key} = "
+            f"{{'{minor_of(version)}': {{'url': ..., 'sha256': ...}}}} in its inventory data"
+        )
+    return entry
+
+
+def win_env_location(plan: Plan, sources: dict) -> tuple[str, str]:
+    if plan.env_manager.manager == "conda":
+        env = ntpath.join(sources["win_conda_prefix"], "envs", plan.env_manager.name)
+        return env, ntpath.join(env, "python.exe")
+    env = ntpath.join(sources["win_envs_dir"], plan.env_manager.name)
+    return env, ntpath.join(env, "Scripts", "python.exe")
+
+
+def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data=None):
+    """The Windows counterpart of :func:`steps_for`: driver → CUDA toolkit (+ CUDA_PATH,
+    PATH) → cuDNN → venv or Miniforge/conda env → TensorFlow.  Installers come only from
+    the lab's pinned table (url + sha256); a step without one is refused by name."""
+    data = host_data or {}
+    steps: list[Step] = []
+    drv = plan.driver
+    if drv.action in ("install", "upgrade"):
+        table = sources.get("win_driver_installers") or {}
+        fits = sorted((v for v in table if V(v) >= V(drv.min_version or "0")), key=V)
+        if not fits:
+            raise RefusedError(
+                f"the plan needs NVIDIA driver ≥ {drv.min_version} on this Windows host: set "
+                "win_driver_installers = {'<version>': {'url': ..., 'sha256': ...}}"
+            )
+        entry = table[fits[-1]]
+        steps.append(
+            Step(
+                win_ops.nvidia_driver,
+                {
+                    "version": fits[-1],
+                    "installer_url": entry["url"],
+                    "sha256": entry["sha256"],
+                    "allow_reboot": bool(data.get("reboot", False)),
+                },
+                f"tfprov: NVIDIA driver {fits[-1]}",
+            )
+        )
+    if plan.cuda.action == "install" and (plan.cuda.source or "").startswith("system"):
+        xy = minor_of(plan.cuda.version)
+        entry = _pinned(sources, "win_cuda_installers", xy, "the CUDA toolkit")
+        home = f"C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA\\v{xy}"
+        steps += [
+            Step(
+                win_ops.cuda_toolkit,
+                {"version": xy, "installer_url": entry["url"], "sha256": entry["sha256"]},
+                f"tfprov: CUDA {xy}",
+            ),
+            Step(
+                win_ops.machine_env, {"variable": "CUDA_PATH", "value": home}, "tfprov: CUDA_PATH"
+            ),
+            Step(
+                win_ops.machine_path,
+                {"entries": [ntpath.join(home, "bin"), ntpath.join(home, "libnvvp")]},
+                "tfprov: PATH for CUDA",
+            ),
+        ]
+    if plan.cudnn.action == "install" and (plan.cudnn.source or "").startswith("system"):
+        entry = _pinned(sources, "win_cudnn_zips", plan.cudnn.version, "cuDNN")
+        steps.append(
+            Step(
+                win_ops.cudnn,
+                {
+                    "version": plan.cudnn.version,
+                    "cuda_version": minor_of(plan.cuda.version),
+                    "zip_url": entry["url"],
+                    "sha256": entry["sha256"],
+                },
+                f"tfprov: cuDNN {plan.cudnn.version}",
+            )
+        )
+    env, python = win_env_location(plan, sources)
+    tf = plan.tensorflow
+    if tf.url:
+        raise RefusedError(f"{tf.url}: wheel installs on Windows are not supported yet")
+    if plan.env_manager.manager == "venv":
+        steps.append(
+            Step(
+                win_ops.virtualenv,
+                {
+                    "path": env,
+                    "python_exe": host_python(profile, plan.python.version),
+                    "pip_config": venv_ops.pip_conf(
+                        index_url=sources["pip_index_url"],
+                        extra_index_url=sources["pip_extra_index_url"],
+                        find_links=sources["pip_find_links"],
+                        no_index=bool(sources["pip_no_index"]),
+                    ),
+                },
+                f"tfprov: venv {env}",
+            )
+        )
+        steps.append(
+            Step(
+                win_ops.tensorflow_pip,
+                {
+                    "python_exe": python,
+                    "package": tf.package,
+                    "version": tf.version,
+                },
+                f"tfprov: {tf.package}=={tf.version}",
+            )
+        )
+        return steps
+    prefix = sources["win_conda_prefix"]
+    if not sources.get("win_miniforge_url") or not sources.get("win_miniforge_sha256"):
+        raise RefusedError(
+            "the plan needs conda on this Windows host: set win_miniforge_url "
+            "and win_miniforge_sha256 (a pinned Miniforge3 Windows installer)"
+        )
+    conda_pkgs, pip_pkgs = conda_packages(plan)
+    steps += [
+        Step(
+            win_ops.miniconda,
+            {
+                "prefix": prefix,
+                "installer_url": sources["win_miniforge_url"],
+                "sha256": sources["win_miniforge_sha256"],
+            },
+            "tfprov: Miniforge",
+        ),
+        Step(
+            win_ops.condarc,
+            {
+                "prefix": prefix,
+                "channels": list(sources["conda_channels"]),
+                "channel_alias": sources["conda_channel_alias"],
+            },
+            "tfprov: .condarc",
+        ),
+        Step(
+            win_ops.conda_env,
+            {
+                "prefix": prefix,
+                "env_name": plan.env_manager.name,
+                "python": minor_of(plan.python.version),
+                "conda_packages": conda_pkgs,
+                "pip_packages": pip_pkgs,
+                "pip_index_url": sources["pip_index_url"],
+            },
+            f"tfprov: conda env {plan.env_manager.name}",
+        ),
+    ]
+    return steps
+
+
+def apply_plan(
+    host, plan: Plan, profile: HostProfile, sources: dict, dry: bool = False, windows: bool = False
+):
+    """Queue the operations of :func:`steps_for` (or :func:`steps_for_windows`); returns
+    (env path, env python, ops)."""
+    location, steps = (
+        (win_env_location, steps_for_windows) if windows else (env_location, steps_for)
+    )
+    env, python = location(plan, sources)
     if dry:
         return env, python, []
-    ops = [s.op(name=s.name, **s.kwargs) for s in steps_for(plan, profile, sources, host.data)]
+    ops = [s.op(name=s.name, **s.kwargs) for s in steps(plan, profile, sources, host.data)]
     return env, python, ops
 
 

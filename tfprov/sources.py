@@ -31,6 +31,19 @@ DEFAULTS: dict[str, object] = {
     # where tfprov puts venvs and conda (per-stack envs live under these)
     "envs_dir": "/opt/tfprov/envs",
     "conda_prefix": "/opt/tfprov/miniforge3",
+    # Windows hosts: installers are not downloaded from a guessed place; each is pinned by
+    # the lab with its sha256 (a URL or a UNC share path).  No public default: unset means
+    # the deploy refuses the step and names the key to set.
+    #   win_driver_installers = {"537.13": {"url": ..., "sha256": ...}, ...}
+    #   win_cuda_installers   = {"11.2": {"url": ..., "sha256": ...}, ...}
+    #   win_cudnn_zips        = {"8.1": {"url": ..., "sha256": ...}, ...}
+    "win_driver_installers": {},
+    "win_cuda_installers": {},
+    "win_cudnn_zips": {},
+    "win_miniforge_url": None,
+    "win_miniforge_sha256": None,
+    "win_envs_dir": "C:\\tfprov\\envs",
+    "win_conda_prefix": "C:\\tfprov\\miniforge3",
 }
 
 SOURCE_KEYS = tuple(DEFAULTS)

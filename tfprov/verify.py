@@ -49,6 +49,25 @@ def command(python: str) -> str:
             f"echo \"{EXIT}$?\"")
 
 
+def command_windows(python: str) -> str:
+    """The same check as PowerShell for a Windows host: the script is written to a temp
+    file first (Windows PowerShell 5.1 mangles quotes in native-program arguments)."""
+    quoted = "'" + python.replace("'", "''") + "'"
+    return (
+        "$f = Join-Path $env:TEMP 'tfprov-verify.py'\n"
+        "[IO.File]::WriteAllText($f, @'\n" + SCRIPT.strip("\n") + "\n'@, "
+        "(New-Object System.Text.UTF8Encoding $false))\n"
+        "$ErrorActionPreference = 'Continue'\n"
+        f"& {quoted} $f 2>&1 | ForEach-Object {{ \"$_\" }}\n"
+        f"\"{EXIT}$LASTEXITCODE\""
+    )
+
+
+# Windows reports a crash of the process as an NTSTATUS exit code
+_NTSTATUS = {0xC000001D: "Illegal instruction (the CPU lacks an instruction this build "
+                         "uses, usually AVX)", 0xC0000005: "Access violation"}
+
+
 def parse(lines: list[str], expect_gpu: bool) -> dict:
     """The check's result: ``{"ok", "tensorflow", "gpus", "device", "value", "error"…}``.
 
@@ -65,7 +84,9 @@ def parse(lines: list[str], expect_gpu: bool) -> dict:
                 pass
         elif line.startswith(EXIT):
             code = int(line[len(EXIT):].strip() or 0)
-    if code and code > 128 and "tensorflow" not in result:
+    if code is not None and (code & 0xFFFFFFFF) in _NTSTATUS and "tensorflow" not in result:
+        result = {"ok": False, "error": f"Python died: {_NTSTATUS[code & 0xFFFFFFFF]}"}
+    elif code and 128 < code < 256 and "tensorflow" not in result:
         sig = code - 128
         name = {4: "Illegal instruction (the CPU lacks an instruction this build uses, "
                    "usually AVX)", 6: "Aborted", 9: "Killed", 11: "Segmentation fault"}

@@ -42,6 +42,8 @@ Installer switches and where they are documented:
 
 from __future__ import annotations
 
+import hashlib
+import ntpath
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -1051,3 +1053,40 @@ def reboot_if_needed(allow_reboot: bool = False):
         )
         return
     yield script("Restart-Computer -Force")
+
+
+@operation()
+def virtualenv(path: str, python_exe: str, pip_config: str | None = None):
+    """
+    Create a venv at ``path`` with ``python_exe`` and write its ``pip.ini``.
+
+    + path: the env's directory (``C:\\tfprov\\envs\\tf21``)
+    + python_exe: the interpreter that creates it (``C:\\...\\Python37\\python.exe``)
+    + pip_config: text of ``PATH\\pip.ini`` (see :func:`tfprov.operations.venv.pip_conf`)
+
+    **Example:**
+
+    .. code:: python
+
+        windows.virtualenv(path="C:\\\\tfprov\\\\envs\\\\tf21",
+                           python_exe="C:\\\\Python37\\\\python.exe")
+    """
+    path = _win_path(path, "path")
+    env_python = ntpath.join(path, "Scripts", "python.exe")
+    exists = host.get_fact(WinFileExists, path=env_python)
+    lines = []
+    if not exists:
+        lines.append(INVOKE_NATIVE)
+        lines.append(_native(python_exe, ["-m", "venv", path]))
+    if pip_config is not None:
+        ini = ntpath.join(path, "pip.ini")
+        want = hashlib.sha256(pip_config.encode("utf-8")).hexdigest()
+        if not exists or host.get_fact(WinFileSha256, path=ini) != want:
+            lines.append(
+                f"[IO.File]::WriteAllText({ps_quote(ini)}, {ps_quote(pip_config)}, "
+                "(New-Object System.Text.UTF8Encoding $false))"
+            )
+    if not lines:
+        host.noop(f"venv {path} exists with its pip.ini")
+        return
+    yield script(*lines)
