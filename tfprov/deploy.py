@@ -248,6 +248,16 @@ def _cudnn_wheel(cuda: str, version: str) -> str:
     return f"nvidia-cudnn-cu{V(cuda).major}=={version}"
 
 
+def env_pip_conf(sources: dict) -> str:
+    """The pip configuration every tfprov env gets, from the host's download sources."""
+    return venv_ops.pip_conf(
+        index_url=sources["pip_index_url"],
+        extra_index_url=sources["pip_extra_index_url"],
+        find_links=sources["pip_find_links"],
+        no_index=bool(sources["pip_no_index"]),
+    )
+
+
 def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -> list[Step]:
     """The operations that carry out ``plan`` on a host, in order — a pure function, so
     every plan kind and OS family is tested without a host (tests/test_deploy_steps.py).
@@ -325,12 +335,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "path": env,
                     "python": host_python(profile, plan.python.version),
                     "python_version": minor,
-                    "pip_config": venv_ops.pip_conf(
-                        index_url=sources["pip_index_url"],
-                        extra_index_url=sources["pip_extra_index_url"],
-                        find_links=sources["pip_find_links"],
-                        no_index=bool(sources["pip_no_index"]),
-                    ),
+                    "pip_config": env_pip_conf(sources),
                 },
                 f"tfprov: venv {env}",
             )
@@ -513,12 +518,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                 {
                     "path": env,
                     "python_exe": host_python(profile, plan.python.version),
-                    "pip_config": venv_ops.pip_conf(
-                        index_url=sources["pip_index_url"],
-                        extra_index_url=sources["pip_extra_index_url"],
-                        find_links=sources["pip_find_links"],
-                        no_index=bool(sources["pip_no_index"]),
-                    ),
+                    "pip_config": env_pip_conf(sources),
                 },
                 f"tfprov: venv {env}",
             )
