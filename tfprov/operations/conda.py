@@ -380,6 +380,26 @@ unset {saved} {old}
     return activate, deactivate
 
 
+def env_specs(env_name, python, conda_packages, pip_packages):
+    """Validate a conda env request and parse its specs (the same on every OS): returns
+    ``(conda_specs, conda_checks, pip_specs, pip_reqs)``, with ``pip`` added to the conda
+    packages when pip packages follow."""
+    if not _ENV_NAME.match(env_name or "") or env_name in ("base", "root"):
+        raise OperationValueError(f"not a name for a tfprov conda env: {env_name!r}")
+    if not _PYTHON.match(python or ""):
+        raise OperationValueError(f"python must start with MAJOR.MINOR, not {python!r}")
+    conda_specs = [f"python={python}", *(conda_packages or [])]
+    conda_checks = [parse_conda_spec(s) for s in conda_specs]
+    if [n for n, _ in conda_checks].count("python") > 1:
+        raise OperationValueError("give the Python version as python=..., not in conda_packages")
+    pip_specs = list(pip_packages or [])
+    pip_reqs = [parse_pip_spec(s) for s in pip_specs]
+    if pip_specs and "pip" not in (n for n, _ in conda_checks):
+        conda_specs.append("pip")
+        conda_checks.append(parse_conda_spec("pip"))
+    return conda_specs, conda_checks, pip_specs, pip_reqs
+
+
 def env_changes(state: dict, conda_specs, conda_checks, pip_specs, pip_reqs):
     """What a conda env lacks, the same rule on every OS: conda packages first, pip after;
     an env that already has pip packages is re-created rather than given conda packages.
@@ -455,19 +475,9 @@ def env(
     """
     src = sources_for(host.data)
     prefix = _prefix(prefix, src)
-    if not _ENV_NAME.match(env_name or "") or env_name in ("base", "root"):
-        raise OperationValueError(f"not a name for a tfprov conda env: {env_name!r}")
-    if not _PYTHON.match(python):
-        raise OperationValueError(f"python must start with MAJOR.MINOR, not {python!r}")
-    conda_specs = [f"python={python}", *(conda_packages or [])]
-    conda_checks = [parse_conda_spec(s) for s in conda_specs]
-    if [n for n, _ in conda_checks].count("python") > 1:
-        raise OperationValueError("give the Python version as python=..., not in conda_packages")
-    pip_specs = list(pip_packages or [])
-    pip_reqs = [parse_pip_spec(s) for s in pip_specs]
-    if pip_specs and "pip" not in (n for n, _ in conda_checks):
-        conda_specs.append("pip")
-        conda_checks.append(parse_conda_spec("pip"))
+    conda_specs, conda_checks, pip_specs, pip_reqs = env_specs(
+        env_name, python, conda_packages, pip_packages
+    )
 
     env_path = f"{prefix}/envs/{env_name}"
     hook_files: list[tuple[str, str]] = []

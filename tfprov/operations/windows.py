@@ -61,10 +61,10 @@ from .conda import (
     _pip_norm,
     condarc_text,
     env_changes,
-    parse_conda_spec,
-    parse_pip_spec,
+    env_specs,
 )
 from .driver import runs_here
+from .tensorflow import CONFLICTING as LINUX_CONFLICTING
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _XY = re.compile(r"^(\d+)\.(\d+)(?:\.\d+)*$")
@@ -79,16 +79,7 @@ CUDNN_ROOT = r"C:\Program Files\NVIDIA\CUDNN"
 # TensorFlow distributions that conflict with each other in one Python environment on
 # Windows.  ``tensorflow`` 2.11-2.15 on Windows *depends on* ``tensorflow-intel`` (the
 # Windows build), so that pair is not a conflict.
-CONFLICTING = (
-    "tensorflow",
-    "tensorflow-gpu",
-    "tensorflow-cpu",
-    "tensorflow-intel",
-    "tf-nightly",
-    "tf-nightly-gpu",
-    "tf-nightly-cpu",
-    "tf-nightly-intel",
-)
+CONFLICTING = (*LINUX_CONFLICTING, "tf-nightly-intel")
 _COMPANIONS = {"tensorflow": {"tensorflow-intel"}, "tf-nightly": {"tf-nightly-intel"}}
 
 
@@ -898,19 +889,9 @@ def conda_env(
     """
     src = sources_for(host.data)
     prefix = _conda_prefix(prefix)
-    if not _ENV_NAME.match(env_name or "") or env_name in ("base", "root"):
-        raise OperationValueError(f"not a name for a tfprov conda env: {env_name!r}")
-    if not re.match(r"^\d+\.\d+", python or ""):
-        raise OperationValueError(f"python must start with MAJOR.MINOR, not {python!r}")
-    conda_specs = [f"python={python}", *(conda_packages or [])]
-    checks = [parse_conda_spec(s) for s in conda_specs]
-    if [n for n, _ in checks].count("python") > 1:
-        raise OperationValueError("give the Python version as python=..., not in conda_packages")
-    pip_specs = list(pip_packages or [])
-    pip_reqs = [parse_pip_spec(s) for s in pip_specs]
-    if pip_specs and "pip" not in (n for n, _ in checks):
-        conda_specs.append("pip")
-        checks.append(parse_conda_spec("pip"))
+    conda_specs, checks, pip_specs, pip_reqs = env_specs(
+        env_name, python, conda_packages, pip_packages
+    )
 
     state = host.get_fact(WinCondaEnvPackages, prefix=prefix, env_name=env_name)
     exists, fresh, recreate, conda_missing, pip_missing, have_conda = env_changes(
