@@ -258,3 +258,27 @@ def test_yaml_files_are_one_fact_per_line():
             if line.lstrip().startswith("- {"):
                 rest = line[line.rfind("}") + 1 :].strip()  # only a comment may follow
                 assert "}" in line and (not rest or rest.startswith("#")), (name, line[:80])
+
+
+def test_platform_tag_floors_from_pypi_file_names():
+    from tfprov.catalog.models import Wheels, tag_floor
+
+    # tags as they appear in PyPI file names of tensorflow wheels
+    assert tag_floor("manylinux_2_27_x86_64") == "2.27"
+    assert tag_floor("manylinux2014_x86_64") == "2.17"
+    assert tag_floor("manylinux2010_x86_64") == "2.12"
+    assert tag_floor("macosx_12_0_arm64") == "12.0"
+    assert tag_floor("macosx_10_15_x86_64") == "10.15"
+    assert tag_floor("win_amd64") is None
+    w = Wheels(
+        package="tensorflow",
+        minor="2.21",
+        version="2.21.0",
+        source="pypi-tensorflow",
+        platform_tags={
+            # one file installs where either of its tags does; the strictest file wins
+            "linux_x86_64": ["manylinux_2_17_x86_64.manylinux2014_x86_64", "manylinux_2_27_x86_64"],
+        },
+    )
+    assert w.libc_floor("linux_x86_64") == "2.27"
+    assert w.libc_floor("windows") is None

@@ -21,11 +21,20 @@ HOSTS = 3
 
 @pytest.fixture(scope="session")
 def fleet():
+    import os
+
     from tests.fleet import DEFAULT_DIR, Fleet
 
-    # its own directory and bridge, sharing the cached base image with `tests.fleet up`
-    with Fleet(cache_dir() / "e2e-fleet", base_dir=DEFAULT_DIR / "base", bridge="tfprove0",
-               subnet="10.203.2.0/24") as f:
+    # its own directory and bridge, sharing the cached base image with `tests.fleet up`;
+    # TFPROV_E2E_BRIDGE / TFPROV_E2E_SUBNET let two checkouts run it side by side
+    bridge = os.environ.get("TFPROV_E2E_BRIDGE", "tfprove0")
+    subnet = os.environ.get("TFPROV_E2E_SUBNET", "10.203.2.0/24")
+    with Fleet(
+        cache_dir() / f"e2e-fleet-{bridge}",
+        base_dir=DEFAULT_DIR / "base",
+        bridge=bridge,
+        subnet=subnet,
+    ) as f:
         yield f, f.up(HOSTS)
 
 
@@ -52,8 +61,9 @@ def remote(f, h):
 def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):
     f, hosts = fleet
     names = [h.name for h in hosts]
-    inv = write_inventory(tmp_path / "inv.py", f.inventory_path, served,
-                          {n: {"tensorflow": "2.21"} for n in names})
+    inv = write_inventory(
+        tmp_path / "inv.py", f.inventory_path, served, {n: {"tensorflow": "2.21"} for n in names}
+    )
 
     # 1. a cold run installs TensorFlow 2.21.0 (CPU) in a venv on every host and verifies it
     results, rows, _ = run_deploy(inv, tmp_path / "r1.json")
@@ -73,8 +83,10 @@ def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):
         conf = ti.file("/opt/tfprov/envs/tf221/pip.conf")
         assert conf.is_file and conf.contains("no-index = true")
         assert conf.contains(f"find-links = {served}")
-        pkgs = {k.lower().replace("_", "-"): v for k, v in
-                ti.pip.get_packages(pip_path="/opt/tfprov/envs/tf221/bin/pip").items()}
+        pkgs = {
+            k.lower().replace("_", "-"): v
+            for k, v in ti.pip.get_packages(pip_path="/opt/tfprov/envs/tf221/bin/pip").items()
+        }
         assert pkgs["tensorflow-cpu"]["version"] == "2.21.0", sorted(pkgs)
         assert "tensorflow" not in pkgs and "tensorflow-gpu" not in pkgs
 
@@ -91,9 +103,12 @@ def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):
     assert all(r["verify"]["ok"] and r["verify"]["tensorflow"] == "2.21.0" for r in rows)
 
     # 3. another version for one host: that host converges to it, the others stay
-    inv = write_inventory(tmp_path / "inv2.py", f.inventory_path, served,
-                          {**{n: {"tensorflow": "2.21"} for n in names},
-                           names[0]: {"tensorflow": "2.20"}})
+    inv = write_inventory(
+        tmp_path / "inv2.py",
+        f.inventory_path,
+        served,
+        {**{n: {"tensorflow": "2.21"} for n in names}, names[0]: {"tensorflow": "2.20"}},
+    )
     results, rows, _ = run_deploy(inv, tmp_path / "r3.json")
     assert results["failed_hosts"] == [] and results["totals"]["error"] == 0
     by = {r["host"]: r for r in rows}
@@ -107,9 +122,15 @@ def test_refused_host_stops_alone_and_bad_data_stops_everything(fleet, served, t
     f, hosts = fleet
     names = [h.name for h in hosts]
     # a host asking for a GPU it does not have is refused; the others still deploy
-    inv = write_inventory(tmp_path / "inv.py", f.inventory_path, served,
-                          {**{n: {"tensorflow": "2.21"} for n in names},
-                           names[1]: {"tensorflow": "2.21", "gpu": "require"}})
+    inv = write_inventory(
+        tmp_path / "inv.py",
+        f.inventory_path,
+        served,
+        {
+            **{n: {"tensorflow": "2.21"} for n in names},
+            names[1]: {"tensorflow": "2.21", "gpu": "require"},
+        },
+    )
     results, rows, _ = run_deploy(inv, tmp_path / "r.json")
     assert results["failed_hosts"] == [names[1]]
     by = {r["host"]: r for r in rows}
@@ -117,8 +138,12 @@ def test_refused_host_stops_alone_and_bad_data_stops_everything(fleet, served, t
     assert all(by[n]["verify"]["ok"] for n in names if n != names[1])
 
     # a bad value in one host's data: one clear error naming host and field, nobody touched
-    inv = write_inventory(tmp_path / "bad.py", f.inventory_path, served,
-                          {names[2]: {"tensorflow": "2.21", "gpu": "sometimes"}})
+    inv = write_inventory(
+        tmp_path / "bad.py",
+        f.inventory_path,
+        served,
+        {names[2]: {"tensorflow": "2.21", "gpu": "sometimes"}},
+    )
     with pytest.raises(RuntimeError) as exc:
         run_deploy(inv, tmp_path / "bad.json")
     assert f"host {names[2]}: field 'gpu'" in str(exc.value)

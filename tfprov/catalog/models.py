@@ -8,6 +8,7 @@ where its facts come from.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -155,6 +156,10 @@ class Wheels(Entry):
     windows: list[str] = []
     macos_x86_64: list[str] = []
     macos_arm64: list[str] = []
+    # per platform, the platform tags of this version's wheel files as PyPI names them
+    # (one string per distinct tag set, e.g. "manylinux_2_17_x86_64.manylinux2014_x86_64");
+    # empty: not recorded.  libc_floor() reads the C library / macOS floor from them.
+    platform_tags: dict[Platform, list[str]] = {}
     placeholder: bool = False
 
     @field_validator("version", "minor")
@@ -164,6 +169,46 @@ class Wheels(Entry):
 
     def pythons(self, platform: str) -> list[str]:
         return getattr(self, platform)
+
+    def libc_floor(self, platform: str) -> str | None:
+        """The glibc (Linux) or macOS version a host needs for every wheel file of this
+        version on ``platform`` to install: for each file its least demanding tag, then the
+        most demanding file.  None when no tag is recorded or the tags set no floor."""
+        floors = [_tag_set_floor(tags) for tags in self.platform_tags.get(platform, [])]
+        floors = [f for f in floors if f is not None]
+        return max(floors, key=_version_key) if floors else None
+
+
+# glibc of the legacy manylinux names (PEP 600's aliases)
+_LEGACY_MANYLINUX = {"manylinux1": "2.5", "manylinux2010": "2.12", "manylinux2014": "2.17"}
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+def tag_floor(tag: str) -> str | None:
+    """The glibc / macOS version one platform tag needs: ``manylinux_2_27_x86_64`` → 2.27,
+    ``manylinux2014_x86_64`` → 2.17, ``macosx_12_0_arm64`` → 12.0; None for tags that set no
+    such floor (``win_amd64``, ``linux_x86_64``)."""
+    m = re.fullmatch(r"manylinux_(\d+)_(\d+)_\w+", tag)
+    if m:
+        return f"{m[1]}.{m[2]}"
+    m = re.fullmatch(r"(manylinux1|manylinux2010|manylinux2014)_\w+", tag)
+    if m:
+        return _LEGACY_MANYLINUX[m[1]]
+    m = re.fullmatch(r"macosx_(\d+)_(\d+)_\w+", tag)
+    if m:
+        return f"{m[1]}.{m[2]}"
+    return None
+
+
+def _tag_set_floor(tags: str) -> str | None:
+    """A file's compressed tag set installs where any one of its tags does."""
+    floors = [tag_floor(t) for t in tags.split(".")]
+    if any(f is None for f in floors):
+        return None
+    return min(floors, key=_version_key)
 
 
 class AndCuda(Entry):
