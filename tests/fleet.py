@@ -85,7 +85,11 @@ DEPS = {
     "mount": "mount",
     "chroot": "coreutils",
 }
-DEP_FILES = {"/usr/share/keyrings/debian-archive-keyring.gpg": "debian-archive-keyring"}
+DEP_FILES = {
+    "/usr/share/keyrings/debian-archive-keyring.gpg": "debian-archive-keyring",
+    # the Windows connector's tests run a real sshd on 127.0.0.1
+    "/usr/sbin/sshd": "openssh-server",
+}
 
 SSHD_CONFIG = """\
 # tfprov test fleet: key-only root login
@@ -326,10 +330,20 @@ def ensure_deps() -> list[str]:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     # Unrelated third-party sources may fail to refresh; the install below is what matters.
     _run(["apt-get", "update", "-q"], check=False, env=env)
-    _run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *pkgs],
-        env=env,
-    )
+    # packages must not start daemons on the controller (openssh-server would start sshd)
+    policy = Path("/usr/sbin/policy-rc.d")
+    ours = not policy.exists()
+    if ours:
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        _run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *pkgs],
+            env=env,
+        )
+    finally:
+        if ours:
+            policy.unlink(missing_ok=True)
     still = missing_deps()
     if still:
         raise FleetError(f"still missing after apt-get install: {' '.join(still)}")
@@ -518,8 +532,13 @@ class Fleet:
         self._install_ca(root)
         # keep the image small: no package caches or indexes (hosts run apt-get update)
         _run(["chroot", str(root), "apt-get", "clean"], check=False)
-        for pattern in ("var/lib/apt/lists/*", "var/cache/apt/*.bin", "var/log/*.log",
-                        "var/cache/debconf/*-old", "var/lib/dpkg/*-old"):
+        for pattern in (
+            "var/lib/apt/lists/*",
+            "var/cache/apt/*.bin",
+            "var/log/*.log",
+            "var/cache/debconf/*-old",
+            "var/lib/dpkg/*-old",
+        ):
             for p in root.glob(pattern):
                 if p.is_file() or p.is_symlink():
                     p.unlink()
@@ -623,23 +642,53 @@ class Fleet:
             _run([*ipt, "-t", table, "-F", chain])
         rules: list[tuple[str, str, list[str]]] = [
             ("filter", c["fwd"], ["-i", br, "-o", br, "-j", "ACCEPT"]),  # host <-> host
-            ("filter", c["fwd"], ["-o", br, "-m", "conntrack", "--ctstate",
-                                  "ESTABLISHED,RELATED", "-j", "ACCEPT"]),
+            (
+                "filter",
+                c["fwd"],
+                ["-o", br, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+            ),
         ]
         ports = ",".join(str(p) for p in REGISTRY_PORTS)
         for ip in sorted({ip for ips in pins.values() for ip in ips}):
-            rules.append(("filter", c["fwd"], ["-i", br, "-s", net, "-d", ip, "-p", "tcp",
-                                               "-m", "multiport", "--dports", ports,
-                                               "-j", "ACCEPT"]))
+            rules.append(
+                (
+                    "filter",
+                    c["fwd"],
+                    [
+                        "-i",
+                        br,
+                        "-s",
+                        net,
+                        "-d",
+                        ip,
+                        "-p",
+                        "tcp",
+                        "-m",
+                        "multiport",
+                        "--dports",
+                        ports,
+                        "-j",
+                        "ACCEPT",
+                    ],
+                )
+            )
         rules += [
-            ("filter", c["fwd"], ["-i", br, "-j", "REJECT", "--reject-with",
-                                  "icmp-admin-prohibited"]),
+            (
+                "filter",
+                c["fwd"],
+                ["-i", br, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
+            ),
             ("filter", c["fwd"], ["-o", br, "-j", "DROP"]),
             # hosts may only answer the controller, never open connections to it
-            ("filter", c["in"], ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED",
-                                 "-j", "ACCEPT"]),
-            *(("filter", c["in"], self._controller_rule(proto, port))
-              for proto, port in controller_ports),
+            (
+                "filter",
+                c["in"],
+                ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+            ),
+            *(
+                ("filter", c["in"], self._controller_rule(proto, port))
+                for proto, port in controller_ports
+            ),
             ("filter", c["in"], ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]),
             ("nat", c["nat"], ["-j", "MASQUERADE"]),
         ]
@@ -665,11 +714,7 @@ class Fleet:
 
     # ------------------------------------------------------------------ hosts
     def _healthy(self, h: FleetHost) -> bool:
-        return (
-            _alive(h.pid, h.starttime)
-            and h.netns in _netns_list()
-            and h.root in _mountpoints()
-        )
+        return _alive(h.pid, h.starttime) and h.netns in _netns_list() and h.root in _mountpoints()
 
     def _prepare(self, h: FleetHost, pubkey: str, keygens: list[subprocess.Popen]) -> None:
         hdir = Path(h.root).parent
@@ -677,11 +722,17 @@ class Fleet:
         shutil.rmtree(hdir, ignore_errors=True)
         for sub in ("upper", "work", "root"):
             (hdir / sub).mkdir(parents=True)
-        _run([
-            "mount", "-t", "overlay", "overlay", "-o",
-            f"lowerdir={self.rootfs},upperdir={hdir / 'upper'},workdir={hdir / 'work'}",
-            h.root,
-        ])
+        _run(
+            [
+                "mount",
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                f"lowerdir={self.rootfs},upperdir={hdir / 'upper'},workdir={hdir / 'work'}",
+                h.root,
+            ]
+        )
         root = Path(h.root)
         _write(root / "etc/hostname", h.name + "\n")
         _write(root / "etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
@@ -689,12 +740,23 @@ class Fleet:
         ssh_dir.mkdir(mode=0o700, exist_ok=True)
         _write(ssh_dir / "authorized_keys", pubkey, 0o600)
         for kind, bits in (("ed25519", None), ("ecdsa", "256"), ("rsa", "3072")):
-            cmd = ["ssh-keygen", "-q", "-N", "", "-t", kind, "-C", f"root@{h.name}",
-                   "-f", str(root / f"etc/ssh/ssh_host_{kind}_key")]
+            cmd = [
+                "ssh-keygen",
+                "-q",
+                "-N",
+                "",
+                "-t",
+                kind,
+                "-C",
+                f"root@{h.name}",
+                "-f",
+                str(root / f"etc/ssh/ssh_host_{kind}_key"),
+            ]
             if bits:
                 cmd += ["-b", bits]
-            keygens.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL))
+            keygens.append(
+                subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            )
         _write(hdir / "init.sh", INIT_SCRIPT.format(root=h.root, name=h.name), 0o755)
         # network namespace with one veth into the bridge
         if h.netns in _netns_list():
@@ -702,8 +764,9 @@ class Fleet:
         if _link_exists(h.veth):
             _run(["ip", "link", "del", h.veth], check=False)
         _run(["ip", "netns", "add", h.netns])
-        _run(["ip", "link", "add", h.veth, "type", "veth", "peer", "name", "eth0",
-              "netns", h.netns])
+        _run(
+            ["ip", "link", "add", h.veth, "type", "veth", "peer", "name", "eth0", "netns", h.netns]
+        )
         with contextlib.suppress(OSError):
             Path(f"/proc/sys/net/ipv6/conf/{h.veth}/disable_ipv6").write_text("1\n")
         _run(["ip", "link", "set", h.veth, "master", self.bridge, "up"])
@@ -717,11 +780,25 @@ class Fleet:
         hdir = Path(h.root).parent
         with open(hdir / "host.log", "ab") as log:
             proc = subprocess.Popen(
-                ["ip", "netns", "exec", h.netns,
-                 "unshare", "--mount", "--pid", "--uts", "--fork", "--kill-child",
-                 "/bin/sh", str(hdir / "init.sh")],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, close_fds=True,
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    h.netns,
+                    "unshare",
+                    "--mount",
+                    "--pid",
+                    "--uts",
+                    "--fork",
+                    "--kill-child",
+                    "/bin/sh",
+                    str(hdir / "init.sh"),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
             )
         self._procs[h.name] = proc
         st = _proc_stat(proc.pid)
@@ -802,8 +879,20 @@ class Fleet:
             self._claim()
             self._setup_network(pins, state.get("controller_ports", []))
             if not self.key_path.exists():
-                _run(["ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-C", "tfprov-fleet",
-                      "-f", str(self.key_path)])
+                _run(
+                    [
+                        "ssh-keygen",
+                        "-q",
+                        "-N",
+                        "",
+                        "-t",
+                        "ed25519",
+                        "-C",
+                        "tfprov-fleet",
+                        "-f",
+                        str(self.key_path),
+                    ]
+                )
             pubkey = self.key_path.with_suffix(".pub").read_text()
 
             wanted = {h.name: h for h in (self._host(i) for i in range(1, n + 1))}
@@ -842,7 +931,7 @@ class Fleet:
             if hosts_dir.is_dir():  # hosts the state file does not know about
                 for hdir in hosts_dir.iterdir():
                     if hdir.name.startswith(HOST_PREFIX) and hdir.name not in hosts:
-                        idx = hdir.name[len(HOST_PREFIX):]
+                        idx = hdir.name[len(HOST_PREFIX) :]
                         if idx.isdigit():
                             hosts[hdir.name] = self._host(int(idx))
             for h in sorted(hosts.values(), key=_host_order):
@@ -852,7 +941,7 @@ class Fleet:
             if owned:
                 for ns in _netns_list():  # leftovers, e.g. from a lost state file
                     if ns.startswith(f"{self.bridge}-{HOST_PREFIX}"):
-                        idx = ns[len(f"{self.bridge}-{HOST_PREFIX}"):]
+                        idx = ns[len(f"{self.bridge}-{HOST_PREFIX}") :]
                         if idx.isdigit():
                             self._stop_host(self._host(int(idx)))
                 self._teardown_network()
@@ -911,12 +1000,25 @@ class Fleet:
         """OpenSSH argv that logs into a host with the fleet's key and strict known_hosts."""
         h = self._lookup(host)
         return [
-            "ssh", "-i", str(self.key_path),
-            "-o", f"UserKnownHostsFile={self.known_hosts_path}",
-            "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
-            "-p", str(h.ssh_port), f"root@{h.address}", *command,
+            "ssh",
+            "-i",
+            str(self.key_path),
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts_path}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-p",
+            str(h.ssh_port),
+            f"root@{h.address}",
+            *command,
         ]
 
     def ssh(self, host: FleetHost | str, command: str, **kw) -> subprocess.CompletedProcess:
@@ -968,7 +1070,7 @@ class Fleet:
 
 
 def _host_order(h: FleetHost) -> int:
-    return int(h.name[len(HOST_PREFIX):])
+    return int(h.name[len(HOST_PREFIX) :])
 
 
 def _du(path: Path) -> str:
@@ -980,16 +1082,26 @@ def _du(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fleet", description=__doc__.split(
-        "\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fleet",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dir", type=Path, default=DEFAULT_DIR,
-                       help=f"fleet directory (default {DEFAULT_DIR}, env TFPROV_FLEET_DIR)")
-        p.add_argument("--base", type=Path, default=None,
-                       help="cached base image directory (default DIR/base, env "
-                            "TFPROV_FLEET_BASE)")
+        p.add_argument(
+            "--dir",
+            type=Path,
+            default=DEFAULT_DIR,
+            help=f"fleet directory (default {DEFAULT_DIR}, env TFPROV_FLEET_DIR)",
+        )
+        p.add_argument(
+            "--base",
+            type=Path,
+            default=None,
+            help="cached base image directory (default DIR/base, env TFPROV_FLEET_BASE)",
+        )
 
     p_up = sub.add_parser("up", help="bring N hosts up (default 3)")
     p_up.add_argument("n", nargs="?", type=int, default=3)
@@ -1044,8 +1156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print("NAME\tADDRESS\tNETNS\tPID\tRUNNING\tSSH")
                 for r in rows:
-                    print(f"{r['name']}\t{r['address']}\t{r['netns']}\t{r['pid']}\t"
-                          f"{'yes' if r['running'] else 'no'}\t{'up' if r['ssh'] else 'down'}")
+                    print(
+                        f"{r['name']}\t{r['address']}\t{r['netns']}\t{r['pid']}\t"
+                        f"{'yes' if r['running'] else 'no'}\t{'up' if r['ssh'] else 'down'}"
+                    )
                 print(f"inventory: {fleet.inventory_path}")
             return 0 if all(r["running"] and r["ssh"] for r in rows) else 1
         elif args.cmd == "ssh":

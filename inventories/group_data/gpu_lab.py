@@ -1,4 +1,5 @@
-# The GPU lab: use the GPU, install the planned driver branch, reboot when it changed.
+# The GPU lab: use the GPU, install the planned driver branch.  A driver change needs a
+# reboot; tfprov reboots only where a host or group sets ``reboot = True``.
 gpu = "auto"
 driver = "auto"
-reboot = True
+reboot = False
