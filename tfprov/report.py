@@ -190,7 +190,9 @@ def matrix_for_gpu(cat: Catalog, name: str) -> dict:
         if "linux_gpu" not in r.gpu:
             continue
         how = (
-            runnable(g.cc, r.targets)
+            None
+            if g.cc is None  # no CUDA on this GPU
+            else runnable(g.cc, r.targets)
             if r.targets
             else ("sass" if r.documented_min_cc and V(g.cc) >= V(r.documented_min_cc) else None)
         )
@@ -208,7 +210,7 @@ def matrix_for_gpu(cat: Catalog, name: str) -> dict:
         "tensorflow_gpu": runs,
     }
     lines = [
-        f"{g.name}: {g.arch}, compute capability {g.cc}",
+        f"{g.name}: {g.arch}, compute capability {g.cc or 'none (no CUDA)'}",
         f"  driver branches {arch.first_branch or '?'} … "
         f"{arch.last_branch or 'current'}" + (f" (newest {last.latest})" if last else ""),
         "  official TensorFlow GPU builds it can run (Linux):",

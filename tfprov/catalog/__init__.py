@@ -43,6 +43,14 @@ _TABLE_FOR = {
 }
 
 
+# Trailing words that name a board variant of one model, not another model: memory
+# ('40gb'), form factor ('sxm4', 'pcie'), memory type ('hbm3'), nvidia-smi's cut-off '...'.
+_VARIANT_SUFFIX = re.compile(
+    r"[ -](?:\d+\s?gb|sxm\d*|pcie|hbm\d*e?|with max-q design|\S*\.\.\.|\S*…)$"
+)
+_MOBILE_SUFFIX = re.compile(r" (?:max-q / mobile|mobile / max-q|mobile|max-q)$")
+
+
 class CatalogError(ValueError):
     """A data file does not validate; the message names the file and the field."""
 
@@ -170,19 +178,29 @@ class Catalog:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - the catalog lives as long as the process
     def gpu(self, name: str) -> m.GpuModel | None:
-        """Find a GPU model by any printed form of its name, or None."""
+        """Find a GPU model by any printed form of its name, or None.
+
+        Beyond the exact name, only suffixes that name a board variant of the same model
+        are dropped (memory size, form factor, 'with Max-Q Design', a truncated '...'):
+        'A100-SXM4-40GB' finds 'A100', but 'H100 NVL' or 'RTX 5090 Laptop GPU' never
+        fall back to 'H100' or 'RTX 5090'.  pci.ids' 'X Max-Q / Mobile' is 'X Laptop GPU'.
+        """
         key = normalize_gpu_name(name)
         hit = self._gpu_by_name.get(key)
         if hit:
             return hit
-        # 'a100-sxm4-40gb' -> 'a100-sxm4' -> 'a100'; 'gtx 1050 ti with max-q design' -> ...
-        parts = re.split(r"([ -])", key)
-        while len(parts) > 2:
-            parts = parts[:-2]
-            hit = self._gpu_by_name.get("".join(parts))
+        mobile = _MOBILE_SUFFIX.search(key)
+        if mobile:
+            base = key[: mobile.start()]
+            return self._gpu_by_name.get(f"{base} laptop gpu") or self._gpu_by_name.get(base)
+        while True:
+            variant = _VARIANT_SUFFIX.search(key)
+            if not variant:
+                return None
+            key = key[: variant.start()]
+            hit = self._gpu_by_name.get(key)
             if hit:
                 return hit
-        return None
 
     def gpu_by_pci_id(self, device_id: str) -> m.GpuModel | None:
         return self._gpu_by_pci.get(device_id.lower().removeprefix("0x")[-4:])
@@ -199,9 +217,10 @@ class Catalog:
         self._cuda_cc = {minor_of(c.cuda): c for c in self.cuda.compute_capability}
 
     def toolkit_ga(self, cuda: str) -> m.CudaToolkit | None:
-        """The first published row (GA) of a CUDA minor version ('12.2', '9', '10.0')."""
-        rows = self._toolkits_by_minor.get(minor_of(cuda))
-        return rows[0] if rows else None
+        """The first published final row (GA) of a CUDA minor version ('12.2', '9', '10.0');
+        release-candidate rows (CUDA 11.0.1 RC) are skipped."""
+        rows = self._toolkits_by_minor.get(minor_of(cuda), ())
+        return next((t for t in rows if not t.release_candidate), None)
 
     def minor_compat(self, major: int) -> m.MinorCompat | None:
         return self._minor_compat.get(major)

@@ -250,6 +250,7 @@ class WheelsFile(DataFile):
 class CudaToolkit(Entry):
     release: str  # label as printed, e.g. "CUDA 12.2 Update 2"
     version: str  # normalised, e.g. "12.2.2"
+    release_candidate: bool = False  # an RC row: never the minor's GA driver floor
     linux: str | None = None
     windows: str | None = None
 
@@ -257,6 +258,12 @@ class CudaToolkit(Entry):
     @classmethod
     def _check_versions(cls, v):
         return _version(v)
+
+    @model_validator(mode="after")
+    def _rc_is_marked(self):
+        if re.search(r"\bRC\b", self.release) and not self.release_candidate:
+            raise ValueError(f"{self.release!r} is a release candidate: set release_candidate")
+        return self
 
 
 class MinorCompat(Entry):
@@ -301,7 +308,7 @@ Segment = Literal[
 
 class GpuModel(Entry):
     name: str
-    cc: str
+    cc: str | None  # None: a GPU without CUDA (Curie), whose architecture lists no cc
     arch: str
     segment: Segment
     chip: str | None = None
@@ -311,7 +318,7 @@ class GpuModel(Entry):
     @field_validator("cc")
     @classmethod
     def _check_cc(cls, v):
-        return _cc(v)
+        return v if v is None else _cc(v)
 
 
 class GpusFile(DataFile):
@@ -321,7 +328,12 @@ class GpusFile(DataFile):
     @model_validator(mode="after")
     def _consistent(self):
         archs = {a.name: a for a in self.architectures}
-        bad = [g.name for g in self.gpus if g.arch not in archs or g.cc not in archs[g.arch].cc]
+        bad = [
+            g.name
+            for g in self.gpus
+            if g.arch not in archs
+            or (g.cc not in archs[g.arch].cc if g.cc else archs[g.arch].cc != [])
+        ]
         if bad:
             raise ValueError(f"gpus whose arch/cc is not in architectures: {bad[:10]}")
         return self
