@@ -164,6 +164,7 @@ class Build:
     sha256: str | None = None
     source_url: str | None = None
     conda_build: m.CondaBuild | None = None
+    installable: bool = True  # False: a community archive that must be fetched by hand
 
     def describe(self) -> str:
         where = {"pypi": "official PyPI wheel"}.get(self.origin, self.origin)
@@ -225,6 +226,8 @@ def resolve(
     if not host.flags_known and host.is_x86:
         ctx.warnings.append("CPU flags unknown: assuming the CPU has AVX")
     if found.plan is not None:
+        if not found.build.installable:
+            ctx.warnings.append(_fetch_by_hand(found.build))
         _explain_choice(ctx, found)
         return found.plan.to_plan(name)
     ff, variants = found.first_failure, found.variants
@@ -469,15 +472,22 @@ def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
                 # "x.y" in a build config means SASS and PTX for x.y: compute_XY here
                 targets=tuple(f"compute_{c.replace('.', '')}" for c in cw.compute_capabilities),
                 url=_community_url(cat, cw),
+                sha256=cw.sha256,
                 source_url=cat.builds.sources[cw.source].url,
+                installable=cw.installable,
             )
 
 
+def _fetch_by_hand(b: Build) -> str:
+    return (
+        f"{b.describe()} is a split 7-Zip archive that tfprov cannot install: fetch "
+        f"{b.url} and its further parts (.002, ...) by hand, check them, unpack the wheel "
+        "with 7-Zip, and put it with its .sha256 in the wheelhouse"
+    )
+
+
 def _community_url(cat: Catalog, cw: m.CommunityWheel) -> str | None:
-    if not cw.path:
-        return None
-    base = cat.builds.sources[cw.source].url.rstrip("/")
-    return f"{base}/raw/master/{cw.path}" if "github.com" in base else f"{base}/{cw.path}"
+    return cw.url  # the catalog's direct link (its `source` is the page describing it)
 
 
 def _gpu_build_facts(ctx: Ctx, rel: TFRelease):

@@ -407,7 +407,35 @@ class CommunityWheel(Entry):
     cuda: str | None = None
     cudnn: str | None = None
     compute_capabilities: list[str] = []
-    path: str | None = None
+    url: str  # the file itself; `source` is the page that describes it
+    installable: bool = True  # False: a split 7-Zip archive, fetched and unpacked by hand
+    sha256: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _direct_link(cls, v: str) -> str:
+        if not direct_download_link(v):
+            raise ValueError(f"not a direct download link: {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _archives_are_not_installable(self):
+        if self.url.endswith(".7z.001") and self.installable:
+            raise ValueError(f"{self.url}: a split 7-Zip archive needs installable: false")
+        return self
+
+
+# a file at a pinned commit, or a release asset; never a tree, blob, commit or issue page
+_DIRECT_LINK = re.compile(
+    r"https://(?:raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}"
+    r"|github\.com/[\w.-]+/[\w.-]+/releases/download/[^/?#\s]+)"
+    r"(?:/[\w.~%-]+)+\.(?:whl|7z\.001)"
+)
+
+
+def direct_download_link(url: str) -> bool:
+    """Whether ``url`` names one downloadable file (wheel or first archive part)."""
+    return _DIRECT_LINK.fullmatch(url) is not None
 
 
 class BuildsFile(DataFile):
