@@ -10,7 +10,15 @@ from tfprov.catalog import CatalogError, _read, load_catalog, load_file, normali
 from tfprov.catalog import models as m
 from tfprov.versions import V, minor_of
 
-ALL_MINORS = [f"1.{i}" for i in range(16)] + [f"2.{i}" for i in range(22)]
+
+def _published_minors() -> list[str]:
+    """The TensorFlow minors with `tensorflow` wheels on PyPI, as tf_wheels.yaml records
+    them: a new release in the data is a new release here, with no list to edit."""
+    rows = _read("tf_wheels.yaml")["wheels"]
+    return sorted({r["minor"] for r in rows if r["package"] == "tensorflow"}, key=V)
+
+
+ALL_MINORS = _published_minors()
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +70,15 @@ def test_load_file_error_names_file_and_field(monkeypatch):
 # --- TensorFlow ---------------------------------------------------------------------------
 
 
-def test_every_minor_release_1_0_to_2_21_is_known(cat):
+def test_every_published_minor_release_is_known(cat):
     assert sorted(cat.by_minor, key=V) == ALL_MINORS
+    by_major: dict[int, list[int]] = {}
+    for mi in ALL_MINORS:
+        by_major.setdefault(V(mi).major, []).append(V(mi).minor)
+    assert sorted(by_major) == [1, 2] and ALL_MINORS[0] == "1.0"
+    for minors in by_major.values():  # no minor missing up to each major's newest
+        assert minors == list(range(minors[-1] + 1))
+    assert {"1.15", "2.21"} <= set(ALL_MINORS)
 
 
 def test_tested_build_tables_have_no_holes(cat):
@@ -79,8 +94,8 @@ def test_tested_build_tables_have_no_holes(cat):
     for tbl, rows in t.items():
         vs = [V(r.tf_version) for r in rows]
         assert vs == sorted(vs, reverse=True), tbl
-    assert len(t["linux_cpu"]) == 38 and len(t["linux_gpu"]) == 38
-    assert len(t["windows_cpu"]) == 37 and len(t["windows_gpu"]) == 27
+    assert len(t["linux_cpu"]) == len(t["linux_gpu"]) == len(ALL_MINORS)
+    assert len(t["windows_cpu"]) == len(ALL_MINORS) - 1 and len(t["windows_gpu"]) == 27
     assert len(t["macos_cpu"]) == 34 and len(t["macos_gpu"]) == 2
 
 
