@@ -70,6 +70,13 @@ def test_tesla_and_curie_ceilings(cat):
     assert cat.branch(cat.architectures["Curie"].last_branch).latest == "304.137"
 
 
+def test_plan_for_a_gpu_without_cuda_says_so():
+    h = host(gpus=["GeForce 7900 GTX"], driver="304.137")
+    p = plan(h, gpu="require")
+    assert not p.ok
+    assert "GeForce 7900 GTX (Curie, CC unknown) has no CUDA (no compute capability)" in p.error
+
+
 def test_matrix_for_a_gpu_without_cuda_names_its_last_driver():
     from tfprov.report import matrix_for_gpu
 

@@ -679,6 +679,8 @@ def _check_gpus(ctx: Ctx, b: Build, reasons, warnings) -> dict[GpuView, str]:
     for g, how in zip(ctx.host.gpus, hows, strict=True):
         if how:
             used[g] = how
+        elif g.cc is None and g.model is not None:  # a catalog GPU without CUDA (Curie)
+            problems.setdefault("has no CUDA (no compute capability)", []).append(g)
         elif g.cc is None:
             problems.setdefault("compute capability unknown (not in the GPU catalog)", []).append(g)
         elif b.targets:
