@@ -136,6 +136,18 @@ NAMES = [
     # board variants of one model still find it
     ("NVIDIA A100-SXM4-40GB", "NVIDIA A100", "8.0"),
     ("NVIDIA H100 80GB HBM3", "NVIDIA H100", "9.0"),
+    ("GP106 [GeForce GTX 1060 6GB Rev. 2]", "GeForce GTX 1060", "6.1"),
+    ("GA102 [GeForce RTX 3080 Lite Hash Rate]", "GeForce RTX 3080", "8.6"),
+    ("GK104 [GeForce GTX 660 OEM]", "GeForce GTX 660", "3.0"),
+    # pci.ids' laptop forms find the laptop model, not the desktop one
+    ("GA104M [GeForce RTX 3080 Mobile / Max-Q 8GB/16GB]", "GeForce RTX 3080 Laptop GPU", "8.6"),
+    (
+        "GA107BM / GN20-P0-R-K2 [GeForce RTX 3050 6GB Laptop GPU]",
+        "GeForce RTX 3050 Laptop GPU",
+        "8.6",
+    ),
+    ("TU104GLM [Quadro RTX 5000 Mobile / Max-Q]", "Quadro RTX 5000 Mobile", "7.5"),
+    ("AD104M [GeForce RTX 4080 Max-Q / Mobile]", "GeForce RTX 4080 Laptop GPU", "8.9"),
 ]
 
 
@@ -148,7 +160,12 @@ def test_real_name_forms_find_their_own_model(cat, printed, name, cc):
 
 @pytest.mark.parametrize(
     "printed",
-    ["NVIDIA GeForce RTX 4090 Ti", "NVIDIA A100 NVL"],
+    [
+        "NVIDIA GeForce RTX 4090 Ti",
+        "NVIDIA A100 NVL",
+        "GH100 [H100 NVSwitch]",
+        "GB202 [GeForce RTX 5090 D]",
+    ],
 )
 def test_a_different_model_never_falls_back_to_a_shorter_name(cat, printed):
     # unknown models that extend a known name are unknown, not the shorter model

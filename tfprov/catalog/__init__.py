@@ -43,12 +43,37 @@ _TABLE_FOR = {
 }
 
 
-# Trailing words that name a board variant of one model, not another model: memory
-# ('40gb'), form factor ('sxm4', 'pcie'), memory type ('hbm3'), nvidia-smi's cut-off '...'.
+# Words that name a board variant of one model, not another model: memory ('40gb',
+# '8gb/16gb'), form factor ('sxm4', 'pcie'), memory type ('hbm3', 'gddr6x'), pci.ids'
+# 'OEM', 'Rev. 2', 'v2', 'Engineering Sample', 'Lite Hash Rate', 'Mac Edition', 'Refresh',
+# nvidia-smi's cut-off '...'.
 _VARIANT_SUFFIX = re.compile(
-    r"[ -](?:\d+\s?gb|sxm\d*|pcie|hbm\d*e?|with max-q design|\S*\.\.\.|\S*…)$"
+    r"[ -](?:\d+\s?gb(?:\s?/\s?\d+\s?gb)*|/|sxm\d*|pcie|hbm\d*e?|gddr\d+x?|oem|rev\. ?\w+"
+    r"|v\d|with max-q design|engineering sample|lite hash rate|mac edition|refresh"
+    r"|\S*\.\.\.|\S*…)$"
 )
 _MOBILE_SUFFIX = re.compile(r" (?:max-q / mobile|mobile / max-q|mobile|max-q)$")
+_INNER_MEMORY = re.compile(r" \d+\s?gb(?= )")  # 'rtx 3050 6gb laptop gpu'
+
+
+def _name_candidates(key: str):
+    """The lookup keys for a normalized name: itself, then with variant words dropped."""
+    keys = [key]
+    if _INNER_MEMORY.search(key):
+        keys.append(_INNER_MEMORY.sub("", key))
+    for k in keys:
+        while True:
+            yield k
+            mobile = _MOBILE_SUFFIX.search(k)
+            if mobile:
+                k = k[: mobile.start()]
+                yield f"{k} laptop gpu"
+                yield f"{k} mobile"
+                continue
+            variant = _VARIANT_SUFFIX.search(k)
+            if not variant:
+                break
+            k = k[: variant.start()]
 
 
 class CatalogError(ValueError):
@@ -180,27 +205,16 @@ class Catalog:
     def gpu(self, name: str) -> m.GpuModel | None:
         """Find a GPU model by any printed form of its name, or None.
 
-        Beyond the exact name, only suffixes that name a board variant of the same model
-        are dropped (memory size, form factor, 'with Max-Q Design', a truncated '...'):
-        'A100-SXM4-40GB' finds 'A100', but 'H100 NVL' or 'RTX 5090 Laptop GPU' never
-        fall back to 'H100' or 'RTX 5090'.  pci.ids' 'X Max-Q / Mobile' is 'X Laptop GPU'.
+        Beyond the exact name, only words that name a board variant of the same model are
+        dropped (memory size, form factor, OEM/revision, a truncated '...'): 'A100-SXM4-40GB'
+        finds 'A100', but 'H100 NVL' or 'RTX 5090 Laptop GPU' never fall back to 'H100' or
+        'RTX 5090'.  pci.ids' 'X Mobile' / 'X Max-Q / Mobile' is 'X Laptop GPU' or 'X Mobile'.
         """
-        key = normalize_gpu_name(name)
-        hit = self._gpu_by_name.get(key)
-        if hit:
-            return hit
-        mobile = _MOBILE_SUFFIX.search(key)
-        if mobile:
-            base = key[: mobile.start()]
-            return self._gpu_by_name.get(f"{base} laptop gpu") or self._gpu_by_name.get(base)
-        while True:
-            variant = _VARIANT_SUFFIX.search(key)
-            if not variant:
-                return None
-            key = key[: variant.start()]
+        for key in _name_candidates(normalize_gpu_name(name)):
             hit = self._gpu_by_name.get(key)
             if hit:
                 return hit
+        return None
 
     def gpu_by_pci_id(self, device_id: str) -> m.GpuModel | None:
         return self._gpu_by_pci.get(device_id.lower().removeprefix("0x")[-4:])
