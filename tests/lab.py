@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,21 @@ def write_inventory(path: Path, fleet_inventory: Path, url: str, per_host: dict,
 def run_deploy(inventory: Path, report: Path, *extra: str, deploy: str = "deploys/gpu.py",
                json_output: bool = True):
     """Run the deploy; returns (pyinfra's JSON results or None, report rows, seconds)."""
+    run = deploy_run(inventory, report, *extra, deploy=deploy, json_output=json_output)
+    return run.results, run.rows, run.seconds
+
+
+@dataclass
+class DeployRun:
+    results: dict | None  # pyinfra's JSON results (with json_output)
+    rows: list  # the fleet report's rows
+    seconds: float
+    stderr: str | None  # what pyinfra and tfprov printed (with json_output)
+
+
+def deploy_run(inventory: Path, report: Path, *extra: str, deploy: str = "deploys/gpu.py",
+               json_output: bool = True) -> DeployRun:
+    """:func:`run_deploy`, keeping what the run printed."""
     env = {**os.environ, "TFPROV_REPORT": str(report)}
     cmd = [str(PYINFRA), str(inventory), deploy, "-y", *extra]
     if json_output:
@@ -104,7 +120,7 @@ def run_deploy(inventory: Path, report: Path, *extra: str, deploy: str = "deploy
             raise RuntimeError(f"pyinfra printed no JSON:\n{res.stderr[-3000:]}")
         results = json.loads(res.stdout)["results"]
     rows = json.loads(report.read_text()) if report.exists() else []
-    return results, rows, seconds
+    return DeployRun(results, rows, seconds, res.stderr)
 
 
 def demo(n: int, tensorflow: str, keep: bool) -> int:
