@@ -55,7 +55,7 @@ def report_lines(stderr: str) -> dict[str, str]:
 
 
 def test_every_host_gets_a_row_unreachable_and_failed_ones_too(tmp_path):
-    port = closed_port()
+    port, port2 = closed_port(), closed_port()
     inv = write_inventory(
         tmp_path / "inv.py",
         [
@@ -67,7 +67,10 @@ def test_every_host_gets_a_row_unreachable_and_failed_ones_too(tmp_path):
                 "fail": {TF_INSTALL: PIP_ERROR},
             },
         ],
-        [("127.0.0.1", {"ssh_port": port, "ssh_connect_retries": 0})],
+        [
+            ("127.0.0.1", {"ssh_port": port, "ssh_connect_retries": 0}),
+            ("down-2", {"ssh_hostname": "127.0.0.1", "ssh_port": port2, "ssh_connect_retries": 0}),
+        ],
     )
     report = tmp_path / "report.json"
     t0 = datetime.now(timezone.utc).replace(microsecond=0)
@@ -75,7 +78,7 @@ def test_every_host_gets_a_row_unreachable_and_failed_ones_too(tmp_path):
     t1 = datetime.now(timezone.utc)
     assert res.returncode == 1, res.stderr[-3000:]
     results = json.loads(res.stdout)["results"]
-    assert sorted(results["failed_hosts"]) == ["127.0.0.1", "@fake/bad"]
+    assert sorted(results["failed_hosts"]) == ["127.0.0.1", "@fake/bad", "down-2"]
     # the good host went on: its TensorFlow was installed and verified
     ops = {o["names"][0]: o for o in results["operations"]}
     assert ops["tfprov: TensorFlow"]["success"] == ["@fake/good"]
@@ -89,9 +92,13 @@ def test_every_host_gets_a_row_unreachable_and_failed_ones_too(tmp_path):
         res.stderr,
     )
     lines = report_lines(res.stderr)
-    assert set(lines) == {"127.0.0.1", "@fake/good", "@fake/bad"}
+    assert set(lines) == {"127.0.0.1", "down-2", "@fake/good", "@fake/bad"}
     assert lines["127.0.0.1"] == (
         f"NOT CONNECTED: Could not connect ([Errno None] Unable to connect to port {port} on "
+        "127.0.0.1)"
+    )
+    assert lines["down-2"] == (
+        f"NOT CONNECTED: Could not connect ([Errno None] Unable to connect to port {port2} on "
         "127.0.0.1)"
     )
     assert re.fullmatch(
@@ -271,3 +278,32 @@ def test_every_step_has_a_step_kind_name(windows):
                 seen.add(s.name)
     assert len(seen) >= 4, seen
     assert not any(re.search(r"\d|/|\\", name) for name in STEP_KINDS)
+
+
+def test_a_host_failed_while_its_operations_were_prepared(tmp_path):
+    """A fact an operation needs fails in the deploy phase: pyinfra fails the host before
+    anything runs on it; the report says so instead of "verify: not run"."""
+    inv = write_inventory(
+        tmp_path / "inv.py",
+        [
+            {"name": "ok", "data": {}, "tensorflow": "2.21.0"},
+            {
+                "name": "nodpkg",
+                "data": {},
+                "tensorflow": "2.21.0",
+                "fail": {"dpkg": "sh: 1: dpkg: Permission denied"},
+            },
+        ],
+    )
+    res = pyinfra(inv, tmp_path / "r.json", "-y")
+    assert res.returncode == 1, res.stderr[-3000:]
+    lines = report_lines(res.stderr)
+    assert re.search(
+        r"; env /opt/tfprov/envs/tf221; FAILED before its operations ran \(pyinfra's error is "
+        r"above\); \d+\.\d s$",
+        lines["@fake/nodpkg"],
+    )
+    assert "verify: ok: TF 2.21.0" in lines["@fake/ok"]
+    rows = {r["host"]: r for r in json.loads((tmp_path / "r.json").read_text())}
+    assert rows["@fake/nodpkg"]["status"] == "failed"
+    assert rows["@fake/nodpkg"]["failed_operation"] is None

@@ -2,9 +2,11 @@
 
 ``deploys/gpu.py`` calls :func:`deploy_host` for every host.  The first call validates
 every host's stack spec (inventory data) so bad input stops the run before any host is
-probed.  A refused plan fails that host with the resolver's explanation; the others go
-on.  When the run ends, a fleet report is printed (one line per host) and written as
-JSON (``$TFPROV_REPORT`` or ``./tfprov-report.json``).
+probed.  Each host's plan table is printed while its operations are queued (before
+pyinfra's change list and prompt).  A refused plan fails that host with the resolver's
+explanation; the others go on.  When the run ends, the fleet report
+(:mod:`tfprov.fleet_report`: every host of the run, one line each) is printed and written
+as JSON (``$TFPROV_REPORT`` or ``./tfprov-report.json``).
 """
 
 from __future__ import annotations
