@@ -24,7 +24,8 @@ TF_INSTALL = r"pip install -q .*tensorflow-cpu==2\.20\.0"
 PIP_ERROR = "ERROR: No matching distribution found for tensorflow-cpu==2.20.0"
 
 
-def pyinfra(inventory, report, *args, stdin=None):
+def pyinfra(inventory, report, *args, answer: str = ""):
+    """`pyinfra INVENTORY deploys/gpu.py ARGS`; ``answer`` is typed at its prompt."""
     env = {**os.environ, "TFPROV_REPORT": str(report), "PYINFRA_PROGRESS": "off"}
     return subprocess.run(
         [os.path.join(BIN, "pyinfra"), str(inventory), "deploys/gpu.py", *args],
@@ -33,7 +34,7 @@ def pyinfra(inventory, report, *args, stdin=None):
         text=True,
         timeout=180,
         env=env,
-        stdin=subprocess.DEVNULL if stdin is None else stdin,
+        input=answer,
     )
 
 
@@ -210,15 +211,15 @@ def test_mixed_fleet_operations_are_named_by_step_kind_and_plans_shown_first(tmp
         "== @fake/b",
         "== @fake/c",
     ]
-    res = pyinfra(inv, tmp_path / "r2.json")
+    res = pyinfra(inv, tmp_path / "r2.json", answer="no\n")  # the admin declines
     changes = res.stderr.index("--> Detected changes:")
     for table in tables:
         assert 0 <= res.stderr.index(table) < changes, table
     assert "tensorflow-cpu==2.21.0" in tables[0] and "venv 'tf221'" in tables[0]
     assert "tensorflow-cpu==2.20.0" in tables[1] and "venv 'tf220'" in tables[1]
     assert "conda 'tf220'" in tables[2]
-    assert "Press enter to execute" in res.stderr[changes:]
-    assert "--> Beginning operation run" not in res.stderr  # nothing ran unapproved
+    assert "Press enter to execute...    Unexpected user input: no" in res.stderr[changes:]
+    assert res.returncode == 0 and "--> Beginning operation run" not in res.stderr
 
 
 def test_plan_and_probe_name_hosts_by_their_inventory_names(tmp_path):
