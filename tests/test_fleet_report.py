@@ -308,3 +308,15 @@ def test_a_host_failed_while_its_operations_were_prepared(tmp_path):
     rows = {r["host"]: r for r in json.loads((tmp_path / "r.json").read_text())}
     assert rows["@fake/nodpkg"]["status"] == "failed"
     assert rows["@fake/nodpkg"]["failed_operation"] is None
+
+
+def test_an_unwritable_report_path_is_one_line_not_a_traceback(tmp_path):
+    inv = write_inventory(tmp_path / "inv.py", [{"name": "a", "data": {}, "tensorflow": "2.21.0"}])
+    res = pyinfra(inv, tmp_path / "missing" / "r.json", "-y")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "    @fake/a: debian 12; " in res.stderr  # the report is printed all the same
+    assert (
+        f"    tfprov: error: cannot write the fleet report to {tmp_path / 'missing' / 'r.json'}: "
+        "No such file or directory\n"
+    ) in res.stderr
+    assert "Traceback" not in res.stderr

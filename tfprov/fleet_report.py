@@ -186,7 +186,13 @@ def write(rows: list[dict], path: str, stream) -> None:
     )
     for r in rows:
         stream.write(f"    {r['host']}: {r['line']}\n")
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(rows, fh, indent=2, default=str)
-        fh.write("\n")
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(rows, fh, indent=2, default=str)
+            fh.write("\n")
+    except OSError as exc:  # printed above all the same; no traceback at exit
+        stream.write(
+            f"    tfprov: error: cannot write the fleet report to {path}: {exc.strerror}\n"
+        )
+        return
     stream.write(f"    (written to {path})\n")
