@@ -9,9 +9,18 @@ serves over HTTP on the fleet bridge, as a lab's artifact server would (tests/la
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.lab import WheelhouseServer, cache_dir, fill_wheelhouse, run_deploy, write_inventory
+from tests.lab import (
+    WheelhouseServer,
+    cache_dir,
+    deploy_run,
+    fill_wheelhouse,
+    run_deploy,
+    write_inventory,
+)
 
 pytestmark = pytest.mark.fleet
 
@@ -76,6 +85,10 @@ def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):
         assert r["verify"]["tensorflow"] == "2.21.0"
         assert r["verify"]["value"] == pytest.approx(r["verify"]["value"])  # a real number
         assert r["tensorflow"]["package"] == "tensorflow-cpu"
+    # the fleet report's run facts and per-host env and duration
+    for r in rows:
+        assert r["status"] == "ok" and r["env"] == "/opt/tfprov/envs/tf221", r
+        assert r["duration_s"] > 0 and r["ran_at"].endswith("Z") and r["pyinfra_version"]
 
     # the hosts' state, checked independently with testinfra over the same pinned SSH
     for h in hosts:
@@ -109,13 +122,28 @@ def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):
         served,
         {**{n: {"tensorflow": "2.21"} for n in names}, names[0]: {"tensorflow": "2.20"}},
     )
-    results, rows, _ = run_deploy(inv, tmp_path / "r3.json")
+    run = deploy_run(inv, tmp_path / "r3.json")
+    results, rows = run.results, run.rows
     assert results["failed_hosts"] == [] and results["totals"]["error"] == 0
     by = {r["host"]: r for r in rows}
     assert by[names[0]]["verify"]["tensorflow"] == "2.20.0"
     assert all(by[n]["verify"]["tensorflow"] == "2.21.0" for n in names[1:])
     changed = {h for op in results["operations"] for h in op["success"]}
     assert changed == {names[0]}
+    # a mixed fleet: one pyinfra operation per step kind, its hosts the ones that ran it …
+    ops = {}
+    for op in results["operations"]:
+        assert len(op["names"]) == 1, op
+        ops[op["names"][0]] = op
+    assert ops["tfprov: TensorFlow"]["success"] == [names[0]]
+    assert ops["tfprov: TensorFlow"]["no_change"] == sorted(names[1:])
+    assert ops["tfprov: venv"]["success"] == [names[0]]
+    # … and each host's versions in its plan table, printed before the operations ran
+    tables = dict(re.findall(r"^== (\S+): (.*?\n)\n", run.stderr, re.M | re.S))
+    assert sorted(tables) == sorted(names)
+    assert "tensorflow-cpu==2.20.0" in tables[names[0]] and "venv 'tf220'" in tables[names[0]]
+    assert all("tensorflow-cpu==2.21.0" in tables[n] for n in names[1:])
+    assert run.stderr.index(f"== {names[0]}: ") < run.stderr.index("--> Beginning operation run")
 
 
 def test_refused_host_stops_alone_and_bad_data_stops_everything(fleet, served, tmp_path):
@@ -135,6 +163,7 @@ def test_refused_host_stops_alone_and_bad_data_stops_everything(fleet, served, t
     assert results["failed_hosts"] == [names[1]]
     by = {r["host"]: r for r in rows}
     assert "no NVIDIA GPU" in by[names[1]]["error"]
+    assert by[names[1]]["failed_operation"] == "tfprov: no stack fits this host"
     assert all(by[n]["verify"]["ok"] for n in names if n != names[1])
 
     # a bad value in one host's data: one clear error naming host and field, nobody touched

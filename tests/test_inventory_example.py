@@ -24,20 +24,28 @@ def test_mixed_linux_windows_inventory_plans_from_saved_profiles():
     import sys
 
     exe = os.path.join(os.path.dirname(sys.executable), "tfprov")
-    res = subprocess.run([exe, "plan", os.path.join(ROOT, "inventories", "mixed.py"), "--json"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    res = subprocess.run(
+        [exe, "plan", os.path.join(ROOT, "inventories", "mixed.py"), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     plans = {p["host"]: p for p in json.loads(res.stdout)}
-    # the host name in a plan is the profile's hostname
-    laptop = plans["win10-laptop-gtx850m"]
-    assert (laptop["tensorflow"]["version"], laptop["cuda"]["version"],
-            laptop["cudnn"]["version"]) == ("2.1.4", "10.1", "7.6")
-    w11 = plans["win11-rtx3060"]  # native Windows GPU support ended with 2.10
+    # the host name in a plan is the inventory name (the profile's hostname differs)
+    laptop = plans["@winssh/192.0.2.51"]
+    assert (
+        laptop["tensorflow"]["version"],
+        laptop["cuda"]["version"],
+        laptop["cudnn"]["version"],
+    ) == ("2.1.4", "10.1", "7.6")
+    w11 = plans["@winssh/192.0.2.52"]  # native Windows GPU support ended with 2.10
     assert (w11["tensorflow"]["version"], w11["tensorflow"]["variant"]) == ("2.10.1", "gpu")
-    noavx = plans["win-desktop-noavx-gtx650"]  # community non-AVX builds allowed
+    noavx = plans["@winssh/192.0.2.53"]  # community non-AVX builds allowed
     assert noavx["tensorflow"]["source"] == "community:fo40225"
-    assert plans["ubuntu2204-rtx4090"]["tensorflow"]["version"] == "2.21.0"
-    assert plans["centos7-tesla-k80"]["tensorflow"]["version"] == "2.14.1"
+    assert plans["ws-ubuntu-4090"]["tensorflow"]["version"] == "2.21.0"
+    assert plans["node-k80"]["tensorflow"]["version"] == "2.14.1"
 
 
 def test_windows_hosts_get_the_windows_profile_fact():
@@ -50,4 +58,7 @@ def test_windows_hosts_get_the_windows_profile_fact():
     assert kinds["@winssh/192.0.2.51"] is WinHostProfile
     assert kinds["ws-ubuntu-4090"] is HostProfile
     assert [h.name for h in hosts if is_windows(h)] == [
-        "@winssh/192.0.2.51", "@winssh/192.0.2.52", "@winssh/192.0.2.53"]
+        "@winssh/192.0.2.51",
+        "@winssh/192.0.2.52",
+        "@winssh/192.0.2.53",
+    ]

@@ -96,8 +96,11 @@ def _plan_inventory(args) -> int:
             wheelhouses[sp.wheelhouse] = list_wheelhouse(sp.wheelhouse)
     # hosts with a saved profile (host data ``profile``: a JSON file, relative to the
     # inventory) are planned from it without connecting — for planning ahead, offline
-    base_dir = os.path.dirname(os.path.abspath(args.inventory)) if os.path.exists(
-        args.inventory) else os.getcwd()
+    base_dir = (
+        os.path.dirname(os.path.abspath(args.inventory))
+        if os.path.exists(args.inventory)
+        else os.getcwd()
+    )
     saved = {}
     for h in hosts:
         path = h.data.get("profile")
@@ -106,8 +109,9 @@ def _plan_inventory(args) -> int:
     to_probe = [h for h in hosts if h.name not in saved]
     results = probe_hosts(inv, to_probe) if to_probe else []
     by_name = {r.name: r for r in results}
-    results = [by_name.get(h.name) or ProbeResult(name=h.name, profile=saved[h.name])
-               for h in hosts]
+    results = [
+        by_name.get(h.name) or ProbeResult(name=h.name, profile=saved[h.name]) for h in hosts
+    ]
     catalog = load_catalog()
     profiles, plans, failed = [], [], []
     for r in results:
@@ -116,7 +120,9 @@ def _plan_inventory(args) -> int:
             continue
         sp = specs[r.name]
         profiles.append(r.profile)
-        plans.append(resolve(r.profile, sp, catalog, wheelhouses.get(sp.wheelhouse, [])))
+        plans.append(
+            resolve(r.profile, sp, catalog, wheelhouses.get(sp.wheelhouse, []), host=r.name)
+        )
     rc = _print_plans(args, profiles, plans, failed)
     return 1 if failed and rc == 0 else rc
 
@@ -144,7 +150,7 @@ def cmd_probe(args) -> int:
     out = []
     for r in results:
         if r.profile is not None and args.out:
-            path = os.path.join(args.out, f"{_safe(r.profile.hostname or r.name)}.json")
+            path = os.path.join(args.out, f"{_safe(r.name)}.json")  # the inventory name
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(r.profile.model_dump_json(indent=2, exclude_none=False))
                 fh.write("\n")
@@ -166,7 +172,7 @@ def cmd_probe(args) -> int:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "host"
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name) or "host"
 
 
 def cmd_matrix(args) -> int:

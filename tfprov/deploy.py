@@ -2,24 +2,27 @@
 
 ``deploys/gpu.py`` calls :func:`deploy_host` for every host.  The first call validates
 every host's stack spec (inventory data) so bad input stops the run before any host is
-probed.  A refused plan fails that host with the resolver's explanation; the others go
-on.  When the run ends, a fleet report is printed (one line per host) and written as
-JSON (``$TFPROV_REPORT`` or ``./tfprov-report.json``).
+probed.  Each host's plan table is printed while its operations are queued (before
+pyinfra's change list and prompt).  A refused plan fails that host with the resolver's
+explanation; the others go on.  When the run ends, the fleet report
+(:mod:`tfprov.fleet_report`: every host of the run, one line each) is printed and written
+as JSON (``$TFPROV_REPORT`` or ``./tfprov-report.json``).
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import ntpath
 import os
 import sys
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyinfra.operations import apt, python
 
-from . import verify
+from . import fleet_report, verify
 from .catalog import load_catalog
 from .operations import conda as conda_ops
 from .operations import cuda as cuda_ops
@@ -31,7 +34,7 @@ from .operations import windows as win_ops
 from .plan import Plan
 from .probe import is_windows, profile_fact_for
 from .profile import HostProfile
-from .report import summary_line
+from .report import render_plan, summary_line
 from .resolver import resolve
 from .sources import sources_for
 from .spec import SPEC_KEYS, SpecError, spec_from_mapping
@@ -41,6 +44,8 @@ from .wheelhouse_index import list_wheelhouse
 REPORT: dict[str, dict] = {}
 _SPECS: dict[str, object] = {}
 _REGISTERED = False
+_STATE = None  # the pyinfra state of this run, read again when the report is written
+_STARTED_AT: float | None = None
 COMMANDS: dict[str, int] = {}  # remote commands run per host in this pyinfra run
 
 
@@ -79,65 +84,30 @@ def validate_inventory(state) -> dict:
     return _SPECS
 
 
-def _register_report() -> None:
-    global _REGISTERED
+def _register_report(state) -> None:
+    global _REGISTERED, _STATE, _STARTED_AT
     if not _REGISTERED:
+        _STATE, _STARTED_AT = state, time.time()
+        fleet_report.track_operations(state)
         atexit.register(write_report)
         _REGISTERED = True
 
 
 def write_report(path: str | None = None, stream=None) -> None:
-    """Print the fleet report and write it as JSON."""
-    if not REPORT:
+    """Print the fleet report (every host of the run) and write it as JSON."""
+    if not REPORT and _STATE is None:
         return
-    stream = stream or sys.stderr
-    path = path or os.environ.get("TFPROV_REPORT", "tfprov-report.json")
-    rows = [REPORT[k] for k in sorted(REPORT)]
-    for r in rows:
-        r["remote_commands"] = COMMANDS.get(r["host"])
-    stream.write("\n--> tfprov fleet report\n")
-    for r in rows:
-        stream.write(f"    {r['host']}: {r['line']}\n")
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(rows, fh, indent=2, default=str)
-        fh.write("\n")
-    stream.write(f"    (written to {path})\n")
-
-
-def _row(host, profile: HostProfile | None, plan: Plan | None) -> dict:
-    return {
-        "host": host.name,
-        "profile": summary_line(profile) if profile else None,
-        "tensorflow": plan.tensorflow.model_dump() if plan and plan.ok else None,
-        "cuda": plan.cuda.version if plan and plan.ok else None,
-        "cudnn": plan.cudnn.version if plan and plan.ok else None,
-        "driver": plan.driver.model_dump() if plan and plan.ok else None,
-        "ok": bool(plan and plan.ok),
-        "error": plan.error if plan and not plan.ok else None,
-        "verify": None,
-        "line": "",
-    }
-
-
-def _line(row: dict) -> str:
-    tf = row["tensorflow"]
-    parts = [row["profile"] or "not probed"]
-    if tf:
-        parts.append(f"TF {tf['version']} {tf['variant'].upper()} ({tf['package']})")
-        if tf["variant"] == "gpu":
-            parts.append(f"plan: CUDA {row['cuda'] or '-'}, cuDNN {row['cudnn'] or '-'}")
-    if row["error"]:
-        parts.append(f"REFUSED: {row['error']}")
-    v = row["verify"]
-    parts.append("verify: " + (verify.summary(v) if v else "not run"))
-    return "; ".join(parts)
+    rows = fleet_report.final_rows(REPORT, _STATE, COMMANDS, _STARTED_AT or time.time())
+    if rows:
+        path = path or os.environ.get("TFPROV_REPORT", "tfprov-report.json")
+        fleet_report.write(rows, path, stream or sys.stderr)
 
 
 def _record_verify(host_name: str, result: dict) -> None:
     row = REPORT.get(host_name)
     if row is not None:
         row["verify"] = result
-        row["line"] = _line(row)
+    fleet_report.host_touched(host_name)
 
 
 def _verify_now(host_name: str, python: str, expect_gpu: bool, windows: bool = False) -> None:
@@ -161,15 +131,17 @@ def host_python(profile: HostProfile, version: str) -> str:
 
 def deploy_host(host, state, verify_only: bool = False) -> None:
     specs = validate_inventory(state)
-    _register_report()
+    _register_report(host.state)  # the State itself (the `state` given is a context proxy)
     _count_remote_commands()
+    fleet_report.host_started(host.name)
     spec = specs[host.name]
     sources = sources_for(host.data)
     profile = HostProfile.model_validate(host.get_fact(profile_fact_for(host)))
     wheels = list_wheelhouse(spec.wheelhouse) if spec.wheelhouse else []
-    plan = resolve(profile, spec, load_catalog(), wheels)
-    row = REPORT[host.name] = _row(host, profile, plan)
-    row["line"] = _line(row)
+    plan = resolve(profile, spec, load_catalog(), wheels, host=host.name)
+    row = REPORT[host.name] = fleet_report.new_row(host.name, summary_line(profile), plan)
+    # what the admin approves before pyinfra's prompt: this host's versions, not op names
+    sys.stderr.write(render_plan(profile, plan) + "\n")
     if not plan.ok:
         alts = "; ".join(a.summary for a in plan.alternatives)
         python.raise_exception(
@@ -180,12 +152,11 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
         return
     windows = is_windows(host)
     try:
-        _env, env_python, ops = apply_plan(
+        row["env"], env_python, ops = apply_plan(
             host, plan, profile, sources, dry=verify_only, windows=windows
         )
     except RefusedError as exc:
         row["error"] = str(exc)
-        row["line"] = _line(row)
         python.raise_exception(
             name="tfprov: the plan cannot be carried out", exception=RefusedError, args=[str(exc)]
         )
@@ -214,11 +185,31 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
 
 @dataclass
 class Step:
-    """One operation to queue: the operation, its keyword arguments and a name."""
+    """One operation to queue: the operation, its keyword arguments and its step kind's
+    name (one of :data:`STEP_KINDS`; the per-host details are in the plan table)."""
 
     op: Callable
     kwargs: dict
     name: str
+
+
+# Every step kind's operation name, in the order steps run on any host (Linux and Windows).
+# pyinfra shows one operation per name in its tables, so a name never carries a host's
+# versions or paths: those are in the plan table each host prints before the run.
+STEP_KINDS = (
+    "tfprov: NVIDIA driver",
+    "tfprov: NVIDIA CUDA repository",
+    "tfprov: CUDA toolkit",
+    "tfprov: CUDA_PATH",
+    "tfprov: PATH for CUDA",
+    "tfprov: cuDNN",
+    "tfprov: Python venv package",
+    "tfprov: venv",
+    "tfprov: TensorFlow",
+    "tfprov: Miniforge",
+    "tfprov: .condarc",
+    "tfprov: conda env",
+)
 
 
 def env_location(plan: Plan, sources: dict) -> tuple[str, str]:
@@ -282,7 +273,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "signing_key": data.get("secure_boot_signing_key"),
                     "allow_reboot": bool(data.get("reboot", False)),
                 },
-                f"tfprov: NVIDIA driver branch {drv.branch}",
+                "tfprov: NVIDIA driver",
             )
         )
     system_cuda = plan.cuda.action == "install" and (plan.cuda.source or "").startswith("system")
@@ -300,7 +291,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "nvidia_repo_url": repo,
                     "select": True,
                 },
-                f"tfprov: CUDA toolkit {minor_of(plan.cuda.version)}",
+                "tfprov: CUDA toolkit",
             )
         )
     if system_cudnn:
@@ -312,7 +303,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "cuda_version": minor_of(plan.cuda.version),
                     "nvidia_repo_url": repo,
                 },
-                f"tfprov: cuDNN {plan.cudnn.version}",
+                "tfprov: cuDNN",
             )
         )
 
@@ -325,7 +316,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                 Step(
                     apt.packages,
                     {"packages": [f"python{minor}-venv"]},
-                    f"tfprov: python{minor}-venv",
+                    "tfprov: Python venv package",
                 )
             )
         steps.append(
@@ -337,7 +328,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "python_version": minor,
                     "pip_config": env_pip_conf(sources),
                 },
-                f"tfprov: venv {env}",
+                "tfprov: venv",
             )
         )
         steps.append(
@@ -350,7 +341,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "requirement": tf.url,
                     "sha256": _wheel_sha256(tf, data),
                 },
-                f"tfprov: {tf.package}=={tf.version}",
+                "tfprov: TensorFlow",
             )
         )
         return steps
@@ -398,7 +389,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                 "pip_index_url": sources["pip_index_url"],
                 "cuda_lib_hooks": tf.variant == "gpu",
             },
-            f"tfprov: conda env {plan.env_manager.name}",
+            "tfprov: conda env",
         )
     )
     return steps
@@ -471,7 +462,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                     "sha256": entry["sha256"],
                     "allow_reboot": bool(data.get("reboot", False)),
                 },
-                f"tfprov: NVIDIA driver {fits[-1]}",
+                "tfprov: NVIDIA driver",
             )
         )
     if plan.cuda.action == "install" and (plan.cuda.source or "").startswith("system"):
@@ -482,7 +473,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
             Step(
                 win_ops.cuda_toolkit,
                 {"version": xy, "installer_url": entry["url"], "sha256": entry["sha256"]},
-                f"tfprov: CUDA {xy}",
+                "tfprov: CUDA toolkit",
             ),
             Step(
                 win_ops.machine_env, {"variable": "CUDA_PATH", "value": home}, "tfprov: CUDA_PATH"
@@ -504,7 +495,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                     "zip_url": entry["url"],
                     "sha256": entry["sha256"],
                 },
-                f"tfprov: cuDNN {plan.cudnn.version}",
+                "tfprov: cuDNN",
             )
         )
     env, python = win_env_location(plan, sources)
@@ -520,7 +511,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                     "python_exe": host_python(profile, plan.python.version),
                     "pip_config": env_pip_conf(sources),
                 },
-                f"tfprov: venv {env}",
+                "tfprov: venv",
             )
         )
         steps.append(
@@ -531,7 +522,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                     "package": tf.package,
                     "version": tf.version,
                 },
-                f"tfprov: {tf.package}=={tf.version}",
+                "tfprov: TensorFlow",
             )
         )
         return steps
@@ -571,7 +562,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                 "pip_packages": pip_pkgs,
                 "pip_index_url": sources["pip_index_url"],
             },
-            f"tfprov: conda env {plan.env_manager.name}",
+            "tfprov: conda env",
         ),
     ]
     return steps
@@ -588,8 +579,24 @@ def apply_plan(
     env, python = location(plan, sources)
     if dry:
         return env, python, []
-    ops = [s.op(name=s.name, **s.kwargs) for s in steps(plan, profile, sources, host.data)]
+    ops = []
+    for s in steps(plan, profile, sources, host.data):
+        with _step_kind_position(host, s.name):
+            ops.append(s.op(name=s.name, **s.kwargs))
     return env, python, ops
+
+
+@contextmanager
+def _step_kind_position(host, name: str):
+    """pyinfra identifies an operation by its call site plus ``host.loop`` positions, and
+    every step is queued from the same line above: the step kind's position is added the
+    way ``host.loop`` adds one, so the same kind is the same pyinfra operation on every
+    host and different kinds never share one (conda on one host, venv on another)."""
+    host.loop_position.append(STEP_KINDS.index(name))
+    try:
+        yield
+    finally:
+        host.loop_position.pop()
 
 
 __all__ = ["REPORT", "RefusedError", "SpecError", "VerifyError", "deploy_host", "write_report"]

@@ -202,12 +202,16 @@ def resolve(
     spec: StackSpec,
     catalog: Catalog | None = None,
     wheelhouse: tuple[WheelhouseWheel, ...] | list[WheelhouseWheel] = (),
+    host: str | None = None,
 ) -> Plan:
-    """Plan the TensorFlow stack for one host. Pure: same inputs, same plan."""
+    """Plan the TensorFlow stack for one host. Pure: same inputs, same plan.
+
+    ``host`` names the plan (its ``host`` field): the inventory name where there is one,
+    else the profile's hostname."""
+    name = host or profile.hostname
     cat = catalog or load_catalog()
     host = HostView.of(profile, cat)
     ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse))
-    name = profile.hostname
 
     if spec.gpu == "require" and not host.gpus:
         return _refusal(
