@@ -77,7 +77,7 @@ def test_plan_says_a_split_archive_must_be_fetched_by_hand():
         timeout=120,
     )
     assert res.returncode == 0, res.stderr
-    block = res.stdout.split("== win-desktop-noavx-gtx650:")[1].split("\n== ")[0]
+    block = res.stdout.split("== @winssh/192.0.2.53:")[1].split("\n== ")[0]
     url = (
         "https://raw.githubusercontent.com/fo40225/tensorflow-windows-wheel/"
         "8b3704bd783f7964951b85ec5f635436e4a916ad/2.7.0/py39/CPU%2BGPU/cuda115cudnn8sse2/"
