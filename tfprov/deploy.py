@@ -438,6 +438,34 @@ def _pinned(sources: dict, key: str, version: str, what: str) -> dict:
     return entry
 
 
+def windows_driver_branch(version: str) -> int | None:
+    """The branch of a Windows driver version (``472.12`` → 470): the newest branch of the
+    catalog's ``windows_branches`` at or below its major number whose newest Windows
+    release is not older than it; None when no branch covers it."""
+    v = V(version)
+    for b in sorted(load_catalog().drivers.windows_branches, key=lambda b: -b.branch):
+        if b.branch <= v.major:
+            return b.branch if v <= V(b.latest_windows) else None
+    return None
+
+
+def _pinned_driver(table: dict, branch: int | None, min_version: str | None) -> str:
+    """The newest pinned Windows driver of the planned ``branch`` (and ≥ ``min_version``),
+    or RefusedError naming the key, the branch and what is pinned."""
+    ok = [v for v in table if windows_driver_branch(v) == branch and V(v) >= V(min_version or "0")]
+    if not ok:
+        pinned = ", ".join(
+            f"{v} (branch {windows_driver_branch(v) or 'unknown'})" for v in sorted(table, key=V)
+        )
+        raise RefusedError(
+            f"the plan needs NVIDIA driver branch {branch} (≥ {min_version}) on this Windows "
+            f"host: no win_driver_installers entry of branch {branch} is pinned (pinned: "
+            f"{pinned or 'none'}); set win_driver_installers = "
+            "{'<version>': {'url': ..., 'sha256': ...}} with a driver of that branch"
+        )
+    return max(ok, key=V)
+
+
 def win_env_location(plan: Plan, sources: dict) -> tuple[str, str]:
     if plan.env_manager.manager == "conda":
         env = ntpath.join(sources["win_conda_prefix"], "envs", plan.env_manager.name)
@@ -455,23 +483,18 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
     drv = plan.driver
     if drv.action in ("install", "upgrade"):
         table = sources.get("win_driver_installers") or {}
-        fits = sorted((v for v in table if V(v) >= V(drv.min_version or "0")), key=V)
-        if not fits:
-            raise RefusedError(
-                f"the plan needs NVIDIA driver ≥ {drv.min_version} on this Windows host: set "
-                "win_driver_installers = {'<version>': {'url': ..., 'sha256': ...}}"
-            )
-        entry = table[fits[-1]]
+        version = _pinned_driver(table, drv.branch, drv.min_version)
+        entry = table[version]
         steps.append(
             Step(
                 win_ops.nvidia_driver,
                 {
-                    "version": fits[-1],
+                    "version": version,
                     "installer_url": entry["url"],
                     "sha256": entry["sha256"],
                     "allow_reboot": bool(data.get("reboot", False)),
                 },
-                f"tfprov: NVIDIA driver {fits[-1]}",
+                f"tfprov: NVIDIA driver {version}",
             )
         )
     if plan.cuda.action == "install" and (plan.cuda.source or "").startswith("system"):
