@@ -39,7 +39,8 @@ def test_tf21_on_the_gtx850m_laptop_maps_to_cuda_cudnn_venv_and_pip():
     assert steps[4].kwargs["path"] == "C:\\tfprov\\envs\\tf21"
     assert steps[4].kwargs["python_exe"] == "C:\\Python37\\python.exe"
     assert steps[5].kwargs == {"python_exe": "C:\\tfprov\\envs\\tf21\\Scripts\\python.exe",
-                               "package": "tensorflow", "version": "2.1.4"}
+                               "package": "tensorflow", "version": "2.1.4",
+                               "repair": True}
 
 
 def test_missing_pinned_installer_is_refused_by_name():
@@ -143,3 +144,12 @@ def test_windows_virtualenv_script_parses():
                                              pip_config="[global]\nno-index = true\n"))
     assert len(cmds) == 1 and ps_parses(str(cmds[0]))
     assert "'-m', 'venv', 'C:\\tfprov\\envs\\tf21'" in str(cmds[0])
+
+
+def test_host_data_repair_false_reaches_the_windows_tensorflow_operation():
+    h = host(**LAPTOP)
+    plan = resolve(h, StackSpec(tensorflow="2.1"))
+    src = sources(win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
+                  win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}})
+    tf_step = steps_for_windows(plan, h, src, {"repair": False})[-1]
+    assert tf_step.op.__name__ == "tensorflow_pip" and tf_step.kwargs["repair"] is False

@@ -248,6 +248,13 @@ def _cudnn_wheel(cuda: str, version: str) -> str:
     return f"nvidia-cudnn-cu{V(cuda).major}=={version}"
 
 
+def env_repair(data) -> bool:
+    """Host data ``repair`` (default on): whether the TensorFlow step mends a broken env
+    (pip check failing, pip gone) or only fails saying what is broken."""
+    value = data.get("repair")
+    return True if value is None else bool(value)
+
+
 def env_pip_conf(sources: dict) -> str:
     """The pip configuration every tfprov env gets, from the host's download sources."""
     return venv_ops.pip_conf(
@@ -349,6 +356,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "version": tf.version,
                     "requirement": tf.url,
                     "sha256": _wheel_sha256(tf, data),
+                    "repair": env_repair(data),
                 },
                 f"tfprov: {tf.package}=={tf.version}",
             )
@@ -553,6 +561,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                     "python_exe": python,
                     "package": tf.package,
                     "version": tf.version,
+                    "repair": env_repair(data),
                 },
                 f"tfprov: {tf.package}=={tf.version}",
             )

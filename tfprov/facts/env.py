@@ -7,11 +7,11 @@ import re
 from .base import TfprovFact, sh_quote, split_marked
 from .tensorflow import TF_SCRIPT, parse_env_line, tensorflow_entry
 
-_MARK = "@@tfprov-env "
+MARK = _MARK = "@@tfprov-env "  # section markers (the Windows pip health fact prints them too)
 _PIP_VERSION = re.compile(r"^pip (\S+) from ")
 
 
-def _pip_health(sections: dict[str, list[str]]) -> dict:
+def pip_health(sections: dict[str, list[str]]) -> dict:
     """``pip`` (its version), ``pip_error`` (what ``python -m pip`` printed instead) and
     ``pip_check`` ({``ok``, ``problems``}) from the sections ``pip``, ``pip-check`` and
     ``pip-check-exit``; all None where the command did not get that far."""
@@ -52,8 +52,15 @@ def parse_env_state(lines: list[str]) -> dict:
         "python": version,
         "pip_conf": "\n".join(pip_conf) + "\n" if pip_conf is not None else None,
         "tensorflow": tf,
-        **_pip_health(sections),
+        **pip_health(sections),
     }
+
+
+def parse_pip_health(lines: list[str]) -> dict:
+    """``{"exists", "pip", "pip_error", "pip_check"}`` from output with only the pip health
+    sections (``exists``: the interpreter ran)."""
+    sections = split_marked(lines, _MARK)
+    return {"exists": "pip" in sections, **pip_health(sections)}
 
 
 def env_problems(state: dict) -> list[str]:
