@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pyinfra.api import OperationError
 from pyinfra.operations import apt, python
 
 from . import verify
@@ -613,14 +614,23 @@ def apply_plan(
     host, plan: Plan, profile: HostProfile, sources: dict, dry: bool = False, windows: bool = False
 ):
     """Queue the operations of :func:`steps_for` (or :func:`steps_for_windows`); returns
-    (env path, env python, ops)."""
+    (env path, env python, ops).  Each operation's checks run now (``pyinfra -y`` would
+    defer them to execution): one that refuses this host's state (e.g. a broken env with
+    ``repair: false``) raises RefusedError, so that host fails alone, before any change."""
     location, steps = (
         (win_env_location, steps_for_windows) if windows else (env_location, steps_for)
     )
     env, python = location(plan, sources)
     if dry:
         return env, python, []
-    ops = [s.op(name=s.name, **s.kwargs) for s in steps(plan, profile, sources, host.data)]
+    ops = []
+    for s in steps(plan, profile, sources, host.data):
+        try:
+            op = s.op(name=s.name, **s.kwargs)
+            op.will_change  # noqa: B018 - runs the operation's generator (its checks)
+            ops.append(op)
+        except OperationError as exc:
+            raise RefusedError(f"{s.name}: {exc}") from exc
     return env, python, ops
 
 
