@@ -189,12 +189,16 @@ def test_win_pip_health_reads_what_pip_prints():
     facts = Path(__file__).parent / "facts" / "env.EnvState"
     case = facts / "live-venv-tensorflow-cpu-2.21.0-numpy-1.25.2.yaml"
     broken = yaml.safe_load(case.read_text())
-    lines = broken["output"][broken["output"].index(f"{MARK}pip"):]
+    lines = broken["output"][broken["output"].index(f"{MARK}pip") :]
     health = WinPipHealth().process(lines)
-    assert health == {"exists": True, "pip": "23.2.1", "pip_error": None,
-                      "pip_check": broken["fact"]["pip_check"]}
+    assert health == {
+        "exists": True,
+        "pip": "23.2.1",
+        "pip_error": None,
+        "pip_check": broken["fact"]["pip_check"],
+    }
     assert not health["pip_check"]["ok"] and len(health["pip_check"]["problems"]) == 2
     nopip = yaml.safe_load((facts / "live-venv-without-pip.yaml").read_text())
-    lines = nopip["output"][nopip["output"].index(f"{MARK}pip"):]
+    lines = nopip["output"][nopip["output"].index(f"{MARK}pip") :]
     assert WinPipHealth().process(lines)["pip_error"] == nopip["fact"]["pip_error"]
     assert WinPipHealth().process([]) == WinPipHealth.default()  # no such python.exe
