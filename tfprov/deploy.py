@@ -625,12 +625,15 @@ def apply_plan(
         return env, python, []
     ops = []
     for s in steps(plan, profile, sources, host.data):
+        refused: list[OperationError] = []
         try:
-            op = s.op(name=s.name, **s.kwargs)
+            # a refused operation stays queued (pyinfra registers it first): _if skips it
+            op = s.op(name=s.name, _if=lambda refused=refused: not refused, **s.kwargs)
             op.will_change  # noqa: B018 - runs the operation's generator (its checks)
-            ops.append(op)
         except OperationError as exc:
+            refused.append(exc)
             raise RefusedError(f"{s.name}: {exc}") from exc
+        ops.append(op)
     return env, python, ops
 
 
