@@ -26,7 +26,8 @@ def test_cpu_venv_on_debian():
     assert st[1][1]["path"] == "/opt/tfprov/envs/tf221"
     assert st[1][1]["python"] == "/usr/bin/python3.11"
     assert st[2][1] == {"env": "/opt/tfprov/envs/tf221", "package": "tensorflow-cpu",
-                        "version": "2.21.0", "requirement": None, "sha256": None}
+                        "version": "2.21.0", "requirement": None, "sha256": None,
+                        "repair": True}
 
 
 def test_cpu_venv_on_rocky_has_no_apt_step():
@@ -121,3 +122,12 @@ def test_wheelhouse_wheel_needs_a_sha256(tmp_path):
     tf_step = steps_for(plan, h, dict(DEFAULTS), {})[-1]
     assert tf_step.kwargs["sha256"] == digest
     assert tf_step.kwargs["requirement"] == str(tmp_path / name)
+
+
+def test_host_data_repair_false_reaches_the_tensorflow_operation():
+    h = host(distro="debian", version="12", pythons=[
+        {"version": "3.11.2", "path": "/usr/bin/python3.11"}])
+    plan = resolve(h, StackSpec(tensorflow="2.21"))
+    assert steps_for(plan, h, dict(DEFAULTS), {"repair": False})[-1].kwargs["repair"] is False
+    assert steps_for(plan, h, dict(DEFAULTS), {"repair": True})[-1].kwargs["repair"] is True
+    assert steps_for(plan, h, dict(DEFAULTS), {})[-1].kwargs["repair"] is True  # the default

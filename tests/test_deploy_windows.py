@@ -39,7 +39,8 @@ def test_tf21_on_the_gtx850m_laptop_maps_to_cuda_cudnn_venv_and_pip():
     assert steps[4].kwargs["path"] == "C:\\tfprov\\envs\\tf21"
     assert steps[4].kwargs["python_exe"] == "C:\\Python37\\python.exe"
     assert steps[5].kwargs == {"python_exe": "C:\\tfprov\\envs\\tf21\\Scripts\\python.exe",
-                               "package": "tensorflow", "version": "2.1.4"}
+                               "package": "tensorflow", "version": "2.1.4",
+                               "repair": True}
 
 
 def test_missing_pinned_installer_is_refused_by_name():
@@ -65,14 +66,59 @@ def test_windows_conda_recipe_needs_a_pinned_miniforge():
 def test_driver_from_the_pinned_table():
     h = host(**{**LAPTOP, "driver": None})
     plan = resolve(h, StackSpec(tensorflow="2.1"))
+    assert plan.driver.branch == 580
     src = sources(win_driver_installers={"452.06": {"url": "u1", "sha256": SHA},
-                                         "472.12": {"url": "u2", "sha256": SHA}},
+                                         "472.12": {"url": "u2", "sha256": SHA},
+                                         "580.88": {"url": "u3", "sha256": SHA},
+                                         "581.57": {"url": "u4", "sha256": SHA}},
                   win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
                   win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}})
     first = steps_for_windows(plan, h, src, {"reboot": True})[0]
     assert first.op.__name__ == "nvidia_driver"
-    assert first.kwargs == {"version": "472.12", "installer_url": "u2", "sha256": SHA,
+    assert first.kwargs == {"version": "581.57", "installer_url": "u4", "sha256": SHA,
                             "allow_reboot": True}
+
+
+# A Tesla K40 (Kepler): the last branch supporting it is 470; 551.61 dropped Kepler.
+K40 = dict(**WIN10, gpus=["Tesla K40c"], driver=None,
+           pythons=[{"version": "3.7.9", "path": "C:\\Python37\\python.exe"}])
+K40_SRC = dict(win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
+               win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}})
+
+
+def test_windows_driver_versions_map_to_their_branch():
+    from tfprov.deploy import windows_driver_branch
+
+    assert windows_driver_branch("472.12") == 470
+    assert windows_driver_branch("475.14") == 470  # the branch's last Windows release
+    assert windows_driver_branch("551.61") == 550
+    assert windows_driver_branch("539.72") == 535
+    assert windows_driver_branch("456.71") is None  # R455: not a branch of the catalog
+
+
+def test_k40_gets_the_newest_pinned_installer_of_its_planned_branch():
+    h = host(**K40)
+    plan = resolve(h, StackSpec(tensorflow="2.1"))
+    assert plan.driver.branch == 470
+    table = {v: {"url": f"u{v}", "sha256": SHA} for v in ("452.06", "472.12", "475.14", "551.61")}
+    first = steps_for_windows(plan, h, sources(win_driver_installers=table, **K40_SRC), {})[0]
+    assert first.op.__name__ == "nvidia_driver"
+    assert first.kwargs["version"] == "475.14" and first.kwargs["installer_url"] == "u475.14"
+    assert first.name == "tfprov: NVIDIA driver"  # one name per step kind; the version is a kwarg
+
+
+def test_no_pinned_installer_of_the_planned_branch_is_refused_by_name():
+    h = host(**K40)
+    plan = resolve(h, StackSpec(tensorflow="2.1"))
+    table = {v: {"url": f"u{v}", "sha256": SHA} for v in ("551.61", "539.72")}
+    with pytest.raises(RefusedError) as exc:
+        steps_for_windows(plan, h, sources(win_driver_installers=table, **K40_SRC), {})
+    assert str(exc.value) == (
+        "the plan needs NVIDIA driver branch 470 (≥ 418.96) on this Windows host: no "
+        "win_driver_installers entry of branch 470 is pinned (pinned: 539.72 (branch 535), "
+        "551.61 (branch 550)); set win_driver_installers = {'<version>': {'url': ..., "
+        "'sha256': ...}} with a driver of that branch"
+    )
 
 
 def test_windows_verify_script_parses_and_reports_crashes():
@@ -98,3 +144,12 @@ def test_windows_virtualenv_script_parses():
                                              pip_config="[global]\nno-index = true\n"))
     assert len(cmds) == 1 and ps_parses(str(cmds[0]))
     assert "'-m', 'venv', 'C:\\tfprov\\envs\\tf21'" in str(cmds[0])
+
+
+def test_host_data_repair_false_reaches_the_windows_tensorflow_operation():
+    h = host(**LAPTOP)
+    plan = resolve(h, StackSpec(tensorflow="2.1"))
+    src = sources(win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
+                  win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}})
+    tf_step = steps_for_windows(plan, h, src, {"repair": False})[-1]
+    assert tf_step.op.__name__ == "tensorflow_pip" and tf_step.kwargs["repair"] is False

@@ -178,3 +178,27 @@ def test_machine_path_merge():
     ]
     assert merged_path(cur, [r"C:\new"], prepend=False)[-1] == r"C:\new"
     assert merged_path(None, [r"C:\a"]) == [r"C:\a"]
+
+
+def test_win_pip_health_reads_what_pip_prints():
+    # pip prints the same lines on every OS: those captured live on Linux (the EnvState
+    # fixtures), framed by the section markers the Windows command echoes itself
+    from tfprov.facts.env import MARK
+    from tfprov.operations.windows import WinPipHealth
+
+    facts = Path(__file__).parent / "facts" / "env.EnvState"
+    case = facts / "live-venv-tensorflow-cpu-2.21.0-numpy-1.25.2.yaml"
+    broken = yaml.safe_load(case.read_text())
+    lines = broken["output"][broken["output"].index(f"{MARK}pip") :]
+    health = WinPipHealth().process(lines)
+    assert health == {
+        "exists": True,
+        "pip": "23.2.1",
+        "pip_error": None,
+        "pip_check": broken["fact"]["pip_check"],
+    }
+    assert not health["pip_check"]["ok"] and len(health["pip_check"]["problems"]) == 2
+    nopip = yaml.safe_load((facts / "live-venv-without-pip.yaml").read_text())
+    lines = nopip["output"][nopip["output"].index(f"{MARK}pip") :]
+    assert WinPipHealth().process(lines)["pip_error"] == nopip["fact"]["pip_error"]
+    assert WinPipHealth().process([]) == WinPipHealth.default()  # no such python.exe

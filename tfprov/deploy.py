@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from pyinfra.api import OperationError
 from pyinfra.operations import apt, python
 
 from . import fleet_report, verify
@@ -239,6 +240,13 @@ def _cudnn_wheel(cuda: str, version: str) -> str:
     return f"nvidia-cudnn-cu{V(cuda).major}=={version}"
 
 
+def env_repair(data) -> bool:
+    """Host data ``repair`` (default on): whether the TensorFlow step mends a broken env
+    (pip check failing, pip gone) or only fails saying what is broken."""
+    value = data.get("repair")
+    return True if value is None else bool(value)
+
+
 def env_pip_conf(sources: dict) -> str:
     """The pip configuration every tfprov env gets, from the host's download sources."""
     return venv_ops.pip_conf(
@@ -340,6 +348,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                     "version": tf.version,
                     "requirement": tf.url,
                     "sha256": _wheel_sha256(tf, data),
+                    "repair": env_repair(data),
                 },
                 "tfprov: TensorFlow",
             )
@@ -429,6 +438,34 @@ def _pinned(sources: dict, key: str, version: str, what: str) -> dict:
     return entry
 
 
+def windows_driver_branch(version: str) -> int | None:
+    """The branch of a Windows driver version (``472.12`` → 470): the newest branch of the
+    catalog's ``windows_branches`` at or below its major number whose newest Windows
+    release is not older than it; None when no branch covers it."""
+    v = V(version)
+    for b in sorted(load_catalog().drivers.windows_branches, key=lambda b: -b.branch):
+        if b.branch <= v.major:
+            return b.branch if v <= V(b.latest_windows) else None
+    return None
+
+
+def _pinned_driver(table: dict, branch: int | None, min_version: str | None) -> str:
+    """The newest pinned Windows driver of the planned ``branch`` (and ≥ ``min_version``),
+    or RefusedError naming the key, the branch and what is pinned."""
+    ok = [v for v in table if windows_driver_branch(v) == branch and V(v) >= V(min_version or "0")]
+    if not ok:
+        pinned = ", ".join(
+            f"{v} (branch {windows_driver_branch(v) or 'unknown'})" for v in sorted(table, key=V)
+        )
+        raise RefusedError(
+            f"the plan needs NVIDIA driver branch {branch} (≥ {min_version}) on this Windows "
+            f"host: no win_driver_installers entry of branch {branch} is pinned (pinned: "
+            f"{pinned or 'none'}); set win_driver_installers = "
+            "{'<version>': {'url': ..., 'sha256': ...}} with a driver of that branch"
+        )
+    return max(ok, key=V)
+
+
 def win_env_location(plan: Plan, sources: dict) -> tuple[str, str]:
     if plan.env_manager.manager == "conda":
         env = ntpath.join(sources["win_conda_prefix"], "envs", plan.env_manager.name)
@@ -446,18 +483,13 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
     drv = plan.driver
     if drv.action in ("install", "upgrade"):
         table = sources.get("win_driver_installers") or {}
-        fits = sorted((v for v in table if V(v) >= V(drv.min_version or "0")), key=V)
-        if not fits:
-            raise RefusedError(
-                f"the plan needs NVIDIA driver ≥ {drv.min_version} on this Windows host: set "
-                "win_driver_installers = {'<version>': {'url': ..., 'sha256': ...}}"
-            )
-        entry = table[fits[-1]]
+        version = _pinned_driver(table, drv.branch, drv.min_version)
+        entry = table[version]
         steps.append(
             Step(
                 win_ops.nvidia_driver,
                 {
-                    "version": fits[-1],
+                    "version": version,
                     "installer_url": entry["url"],
                     "sha256": entry["sha256"],
                     "allow_reboot": bool(data.get("reboot", False)),
@@ -521,6 +553,7 @@ def steps_for_windows(plan: Plan, profile: HostProfile, sources: dict, host_data
                     "python_exe": python,
                     "package": tf.package,
                     "version": tf.version,
+                    "repair": env_repair(data),
                 },
                 "tfprov: TensorFlow",
             )
@@ -572,7 +605,9 @@ def apply_plan(
     host, plan: Plan, profile: HostProfile, sources: dict, dry: bool = False, windows: bool = False
 ):
     """Queue the operations of :func:`steps_for` (or :func:`steps_for_windows`); returns
-    (env path, env python, ops)."""
+    (env path, env python, ops).  Each operation's checks run now (``pyinfra -y`` would
+    defer them to execution): one that refuses this host's state (e.g. a broken env with
+    ``repair: false``) raises RefusedError, so that host fails alone, before any change."""
     location, steps = (
         (win_env_location, steps_for_windows) if windows else (env_location, steps_for)
     )
@@ -581,8 +616,16 @@ def apply_plan(
         return env, python, []
     ops = []
     for s in steps(plan, profile, sources, host.data):
-        with _step_kind_position(host, s.name):
-            ops.append(s.op(name=s.name, **s.kwargs))
+        refused: list[OperationError] = []
+        try:
+            with _step_kind_position(host, s.name):
+                # a refused operation stays queued (pyinfra registers it first): _if skips it
+                op = s.op(name=s.name, _if=lambda refused=refused: not refused, **s.kwargs)
+            op.will_change  # noqa: B018 - runs the operation's generator (its checks)
+        except OperationError as exc:
+            refused.append(exc)
+            raise RefusedError(f"{s.name}: {exc}") from exc
+        ops.append(op)
     return env, python, ops
 
 

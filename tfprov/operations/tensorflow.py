@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import OperationError, operation
 
-from ..facts.env import EnvState
+from ..facts.env import EnvState, env_problems
 
 # TensorFlow distributions that conflict with each other inside one env.
 CONFLICTING = (
@@ -21,8 +22,34 @@ CONFLICTING = (
 )
 
 
+# the two kinds of line ``pip check`` prints for a broken env (pip's commands/check.py)
+_CONFLICT = re.compile(r"^\S+ \S+ has requirement (.+), but you have \S+ \S+\.$")
+_MISSING = re.compile(r"^\S+ \S+ requires (\S+), which is not installed\.$")
+
+
 def _base_name(package: str) -> str:
     return package.split("[", 1)[0].strip().lower()
+
+
+def repair_requirements(problems: list[str]) -> list[str]:
+    """What a repair installs besides the planned requirement: each requirement ``pip
+    check`` names as unmet (``numpy>=2.0.0`` of "ml-dtypes 0.7.0 has requirement
+    numpy>=2.0.0, but you have numpy 1.25.2."), so one pip run mends all of them."""
+    out: list[str] = []
+    for line in problems:
+        m = _CONFLICT.match(line) or _MISSING.match(line)
+        req = m.group(1).split(";", 1)[0].strip() if m else None
+        if req and req not in out:
+            out.append(req)
+    return out
+
+
+def broken_env_error(where: str, problems: list[str]) -> OperationError:
+    """The failure of a TensorFlow operation on a broken env with repair off."""
+    return OperationError(
+        f"the env {where} is broken: {'; '.join(problems)} — repair is off (repair: false), "
+        "so it is left as it is"
+    )
 
 
 @operation()
@@ -33,10 +60,11 @@ def tensorflow(
     requirement: str | None = None,
     pip_args: list[str] | None = None,
     sha256: str | None = None,
+    repair: bool = True,
 ):
     """
     Install TensorFlow ``package==version`` into the env at ``env`` with its own pip,
-    removing other TensorFlow distributions first.
+    removing other TensorFlow distributions first; repair the env when it is broken.
 
     + env: the env's directory (its ``bin/python`` is used)
     + package: the distribution as planned (``tensorflow-cpu``, ``tensorflow[and-cuda]`` …)
@@ -45,6 +73,11 @@ def tensorflow(
     + pip_args: extra pip arguments (``--no-index``, ``--find-links URL`` …)
     + sha256: for a single wheel (``requirement`` a file or URL): its expected sha256;
       pip then installs it with ``--require-hashes`` and refuses any other content
+    + repair: when the EnvState fact says the env is broken (pip does not work, or ``pip
+      check`` fails), mend it: ``ensurepip`` if pip is gone, then pip installs the planned
+      requirement together with every requirement ``pip check`` names as unmet, and
+      ``pip check`` must pass afterwards.  ``repair=False``: fail, saying what is broken,
+      and change nothing
 
     **Example:**
 
@@ -56,22 +89,34 @@ def tensorflow(
     state = host.get_fact(EnvState, path=env)
     have = state["tensorflow"]
     want = _base_name(package)
-    if have and have["package"] == want and have["version"] == version:
+    problems = env_problems(state)
+    if problems and not repair:
+        raise broken_env_error(env, problems)
+    installed = bool(have and have["package"] == want and have["version"] == version)
+    if installed and not problems:
         host.noop(f"{want} {version} is installed in {env}")
         return
     py = shlex.quote(env.rstrip("/") + "/bin/python")
-    others = [p for p in CONFLICTING if p != want]
-    if have:
-        yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
+    if state.get("pip_error"):
+        yield f"{py} -m ensurepip --upgrade"
     pip = " ".join([f"{py} -m pip install -q", *(shlex.quote(a) for a in pip_args or [])])
-    target = requirement or f"{package}=={version}"
-    if sha256:
-        # a single wheel: pip checks it against the hash before installing anything
-        yield (
-            f"printf '%s --hash=sha256:%s\\n' {shlex.quote(target)} {shlex.quote(sha256)}"
-            f" > {shlex.quote(env)}/tfprov-wheel.txt"
-        )
-        yield f"{pip} --require-hashes --no-deps -r {shlex.quote(env)}/tfprov-wheel.txt"
-        yield f"{pip} {shlex.quote(target)}"
+    extra = "".join(f" {shlex.quote(r)}" for r in repair_requirements(problems))
+    if installed:
+        # only the env is broken: the planned requirement (kept, it is installed) and what
+        # pip check names, resolved together
+        yield f"{pip} {shlex.quote(f'{package}=={version}')}{extra}"
     else:
-        yield f"{pip} {shlex.quote(target)}"
+        others = [p for p in CONFLICTING if p != want]
+        if have:
+            yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
+        target = requirement or f"{package}=={version}"
+        if sha256:
+            # a single wheel: pip checks it against the hash before installing anything
+            yield (
+                f"printf '%s --hash=sha256:%s\\n' {shlex.quote(target)} {shlex.quote(sha256)}"
+                f" > {shlex.quote(env)}/tfprov-wheel.txt"
+            )
+            yield f"{pip} --require-hashes --no-deps -r {shlex.quote(env)}/tfprov-wheel.txt"
+        yield f"{pip} {shlex.quote(target)}{extra}"
+    if problems:
+        yield f"{py} -m pip check"  # the repair must leave a consistent env

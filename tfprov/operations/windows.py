@@ -55,6 +55,8 @@ from pyinfra.api import OperationError, OperationValueError, operation
 from ..facts.base import TfprovFact
 from ..facts.conda_env import empty as _empty_env
 from ..facts.conda_env import parse_conda_list_json
+from ..facts.env import MARK as ENV_MARK
+from ..facts.env import env_problems, parse_pip_health
 from ..facts.windows import WinCudaToolkits, WinGpus, WinSystem
 from ..sources import sources_for
 from .conda import (
@@ -65,6 +67,7 @@ from .conda import (
 )
 from .driver import runs_here
 from .tensorflow import CONFLICTING as LINUX_CONFLICTING
+from .tensorflow import broken_env_error, repair_requirements
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _XY = re.compile(r"^(\d+)\.(\d+)(?:\.\d+)*$")
@@ -305,6 +308,36 @@ class WinPipPackages(TfprovFact):
             for i in items
             if isinstance(i, dict) and i.get("name") and i.get("version") is not None
         }
+
+
+class WinPipHealth(TfprovFact):
+    """Whether pip works for ``python_exe`` and what ``pip check`` says, as the Linux
+    EnvState fact gives it: ``{"exists", "pip", "pip_error", "pip_check"}`` (see
+    :func:`tfprov.facts.env.env_problems`)."""
+
+    @staticmethod
+    def default() -> dict:
+        return {"exists": False, "pip": None, "pip_error": None, "pip_check": None}
+
+    def command(self, python_exe: str) -> str:
+        exe = ps_quote(python_exe)
+        run = '2>&1 | ForEach-Object {{ "$_" }}'
+        return (
+            f"$ErrorActionPreference = 'Continue'\n"
+            f"if (Test-Path -LiteralPath {exe}) {{\n"
+            f"    '{ENV_MARK}pip'\n"
+            f"    & {exe} -m pip --version {run}\n"
+            "    if ($LASTEXITCODE -eq 0) {\n"
+            f"        '{ENV_MARK}pip-check'\n"
+            f"        & {exe} -m pip check --disable-pip-version-check {run}\n"
+            f"        '{ENV_MARK}pip-check-exit'\n"
+            '        "$LASTEXITCODE"\n'
+            "    }\n"
+            "}"
+        )
+
+    def process(self, output: list[str]) -> dict:
+        return parse_pip_health(output)
 
 
 class WinCondaEnvPackages(TfprovFact):
@@ -941,17 +974,22 @@ def tensorflow_pip(
     version: str,
     pip_args: list[str] | None = None,
     requirement: str | None = None,
+    repair: bool = True,
 ):
     """
     Install TensorFlow ``package==version`` with the pip of ``python_exe`` (a venv's
     ``Scripts\\python.exe`` or a conda env's ``python.exe``), removing other TensorFlow
-    distributions first.
+    distributions first; repair the environment when it is broken.
 
     + python_exe: the environment's interpreter
     + package: ``tensorflow``, ``tensorflow-gpu`` (<= 2.10), ``tensorflow-cpu`` …
     + version: ``2.10.1``
     + pip_args: extra pip arguments (``--no-index``, ``--find-links``, ``URL`` …)
     + requirement: what to install if not ``package==version`` (a wheel's path or URL)
+    + repair: as in :func:`tfprov.operations.tensorflow.tensorflow`, from the WinPipHealth
+      fact: pip gone → ``ensurepip``; ``pip check`` failing → pip installs the planned
+      requirement with every requirement it names, then ``pip check`` must pass;
+      ``repair=False`` fails saying what is broken and changes nothing
 
     Nothing is done when the WinPipPackages fact shows ``package`` at ``version`` and no
     conflicting distribution (``tensorflow-intel`` next to ``tensorflow`` is not one: it is
@@ -966,12 +1004,21 @@ def tensorflow_pip(
     companions = _COMPANIONS.get(want, set())
     present = [p for p in CONFLICTING if p in have]
     others = [p for p in present if p != want and p not in companions]
-    if have.get(want) is not None and _vkey(have[want]) == _vkey(version) and not others:
+    health = host.get_fact(WinPipHealth, python_exe=python_exe) or {}
+    problems = env_problems(health)
+    if problems and not repair:
+        raise broken_env_error(python_exe, problems)
+    installed = have.get(want) is not None and _vkey(have[want]) == _vkey(version)
+    if installed and not others and not problems:
         host.noop(f"{want} {have[want]} is installed for {python_exe}")
         return
     lines = [INVOKE_NATIVE]
+    if health.get("pip_error"):
+        lines.append(_native(python_exe, ["-m", "ensurepip", "--upgrade"]))
     if others:
         lines.append(_native(python_exe, ["-m", "pip", "uninstall", "-y", *present]))
+    # only the env broken: the planned requirement is kept (installed) and resolved again
+    target = f"{package}=={version}" if installed and not others else requirement
     lines.append(
         _native(
             python_exe,
@@ -982,10 +1029,13 @@ def tensorflow_pip(
                 "--no-input",
                 "--disable-pip-version-check",
                 *(pip_args or []),
-                requirement or f"{package}=={version}",
+                target or f"{package}=={version}",
+                *repair_requirements(problems),
             ],
         )
     )
+    if problems:
+        lines.append(_native(python_exe, ["-m", "pip", "check"]))
     yield script(*lines)
 
 
