@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from urllib.parse import urlsplit
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import OperationValueError, operation
 
 from ..facts.env import EnvState
+from ..names import env_name_problem
 
 
 def pip_conf(
@@ -56,6 +58,12 @@ def virtualenv(path: str, python: str, python_version: str, pip_config: str | No
         venv.virtualenv(path="/opt/tfprov/envs/tf221", python="/usr/bin/python3.11",
                         python_version="3.11", pip_config=pip_conf(find_links="http://w/"))
     """
+    problem = env_name_problem(posixpath.basename(path.rstrip("/")))
+    if not path.startswith("/") or problem:
+        raise OperationValueError(
+            f"not a venv path for tfprov ({path!r}): "
+            + (problem or "must be an absolute path")
+        )
     state = host.get_fact(EnvState, path=path)
     qpath = shlex.quote(path)
     have = state["python"]
