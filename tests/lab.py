@@ -40,9 +40,19 @@ def fill_wheelhouse(versions) -> Path:
     wh.mkdir(exist_ok=True)
     for v in versions:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",
-             "--dest", str(wh), f"tensorflow-cpu=={v}"],
-            check=True, timeout=1800,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--only-binary=:all:",
+                "--dest",
+                str(wh),
+                f"tensorflow-cpu=={v}",
+            ],
+            check=True,
+            timeout=1800,
         )
     return wh
 
@@ -71,8 +81,7 @@ class WheelhouseServer:
         self.srv.server_close()
 
 
-def write_inventory(path: Path, fleet_inventory: Path, url: str, per_host: dict,
-                    only=None) -> Path:
+def write_inventory(path: Path, fleet_inventory: Path, url: str, per_host: dict, only=None) -> Path:
     """An inventory that takes the fleet's hosts (or ``only`` those) and adds tfprov's
     data to each."""
     path.write_text(
@@ -80,23 +89,40 @@ def write_inventory(path: Path, fleet_inventory: Path, url: str, per_host: dict,
         f"_fleet = runpy.run_path({str(fleet_inventory)!r})\n"
         f"_extra = {per_host!r}\n"
         f"_only = {list(only) if only else None!r}\n"
-        "_common = {'pip_find_links': %r, 'pip_no_index': True}\n" % url
+        "_common = {'pip_find_links': %r, 'pip_no_index': True}\n"
+        % url
         + "fleet = [(name, {**data, **_common, **_extra.get(name, {})})\n"
         "         for name, data in _fleet['fleet'] if _only is None or name in _only]\n"
     )
     return path
 
 
-def run_deploy(inventory: Path, report: Path, *extra: str, deploy: str = "deploys/gpu.py",
-               json_output: bool = True):
-    """Run the deploy; returns (pyinfra's JSON results or None, report rows, seconds)."""
+def run_pyinfra(
+    inventory: Path, report: Path, *extra: str, deploy: str = "deploys/gpu.py", capture: bool = True
+) -> subprocess.CompletedProcess:
+    """``pyinfra -y INVENTORY DEPLOY …`` with the report at ``report``."""
     env = {**os.environ, "TFPROV_REPORT": str(report)}
     cmd = [str(PYINFRA), str(inventory), deploy, "-y", *extra]
-    if json_output:
-        cmd.append("--json")
+    return subprocess.run(cmd, cwd=ROOT, capture_output=capture, text=True, timeout=3600, env=env)
+
+
+def run_deploy(
+    inventory: Path,
+    report: Path,
+    *extra: str,
+    deploy: str = "deploys/gpu.py",
+    json_output: bool = True,
+):
+    """Run the deploy; returns (pyinfra's JSON results or None, report rows, seconds)."""
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=json_output, text=True, timeout=3600,
-                         env=env)
+    res = run_pyinfra(
+        inventory,
+        report,
+        *extra,
+        *(["--json"] if json_output else []),
+        deploy=deploy,
+        capture=json_output,
+    )
     seconds = time.perf_counter() - t0
     results = None
     if json_output:
@@ -117,9 +143,12 @@ def demo(n: int, tensorflow: str, keep: bool) -> int:
         print("--> filling the wheelhouse (pip download, once per machine)")
         wh = fill_wheelhouse([f"{tensorflow}.*" if tensorflow.count(".") == 1 else tensorflow])
         with WheelhouseServer(fleet, wh) as server:
-            inv = write_inventory(fleet.dir / "demo-inventory.py", fleet.inventory_path,
-                                  server.url, {h.name: {"tensorflow": tensorflow}
-                                               for h in hosts})
+            inv = write_inventory(
+                fleet.dir / "demo-inventory.py",
+                fleet.inventory_path,
+                server.url,
+                {h.name: {"tensorflow": tensorflow} for h in hosts},
+            )
             report = fleet.dir / "tfprov-report.json"
             print(f"--> pyinfra {inv} deploys/gpu.py")
             _r, rows, seconds = run_deploy(inv, report, json_output=False)

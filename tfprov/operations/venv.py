@@ -31,8 +31,13 @@ def pip_conf(
         lines.append(f"find-links = {find_links}")
     # pip ignores plain-http sources unless their host is trusted; a lab's artifact server
     # on http is configured on purpose, so trust exactly those hosts
-    plain = sorted({urlsplit(u).hostname for u in (index_url, extra_index_url, find_links)
-                    if u and u.startswith("http://") and urlsplit(u).hostname})
+    plain = sorted(
+        {
+            urlsplit(u).hostname
+            for u in (index_url, extra_index_url, find_links)
+            if u and u.startswith("http://") and urlsplit(u).hostname
+        }
+    )
     if plain:
         lines.append(f"trusted-host = {' '.join(plain)}")
     lines.append("disable-pip-version-check = true")
@@ -61,8 +66,7 @@ def virtualenv(path: str, python: str, python_version: str, pip_config: str | No
     problem = env_name_problem(posixpath.basename(path.rstrip("/")))
     if not path.startswith("/") or problem:
         raise OperationValueError(
-            f"not a venv path for tfprov ({path!r}): "
-            + (problem or "must be an absolute path")
+            f"not a venv path for tfprov ({path!r}): " + (problem or "must be an absolute path")
         )
     state = host.get_fact(EnvState, path=path)
     qpath = shlex.quote(path)
