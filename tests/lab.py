@@ -98,6 +98,15 @@ def write_inventory(path: Path, fleet_inventory: Path, url: str, per_host: dict,
     return path
 
 
+def run_pyinfra(
+    inventory: Path, report: Path, *extra: str, deploy: str = "deploys/gpu.py", capture: bool = True
+) -> subprocess.CompletedProcess:
+    """``pyinfra -y INVENTORY DEPLOY …`` with the report at ``report``."""
+    env = {**os.environ, "TFPROV_REPORT": str(report)}
+    cmd = [str(PYINFRA), str(inventory), deploy, "-y", *extra]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=capture, text=True, timeout=3600, env=env)
+
+
 def run_deploy(
     inventory: Path,
     report: Path,
@@ -126,13 +135,14 @@ def deploy_run(
     json_output: bool = True,
 ) -> DeployRun:
     """:func:`run_deploy`, keeping what the run printed."""
-    env = {**os.environ, "TFPROV_REPORT": str(report)}
-    cmd = [str(PYINFRA), str(inventory), deploy, "-y", *extra]
-    if json_output:
-        cmd.append("--json")
     t0 = time.perf_counter()
-    res = subprocess.run(
-        cmd, cwd=ROOT, capture_output=json_output, text=True, timeout=3600, env=env
+    res = run_pyinfra(
+        inventory,
+        report,
+        *extra,
+        *(["--json"] if json_output else []),
+        deploy=deploy,
+        capture=json_output,
     )
     seconds = time.perf_counter() - t0
     results = None

@@ -9,6 +9,7 @@ serves over HTTP on the fleet bridge, as a lab's artifact server would (tests/la
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -19,6 +20,7 @@ from tests.lab import (
     deploy_run,
     fill_wheelhouse,
     run_deploy,
+    run_pyinfra,
     write_inventory,
 )
 
@@ -159,20 +161,37 @@ def test_refused_host_stops_alone_and_bad_data_stops_everything(fleet, served, t
             names[1]: {"tensorflow": "2.21", "gpu": "require"},
         },
     )
-    results, rows, _ = run_deploy(inv, tmp_path / "r.json")
-    assert results["failed_hosts"] == [names[1]]
+    res = run_pyinfra(inv, tmp_path / "r.json")
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out  # a host failed
+    rows = json.loads((tmp_path / "r.json").read_text())
     by = {r["host"]: r for r in rows}
     assert "no NVIDIA GPU" in by[names[1]]["error"]
     assert by[names[1]]["failed_operation"] == "tfprov: no stack fits this host"
     assert all(by[n]["verify"]["ok"] for n in names if n != names[1])
+    # pyinfra's own output for that host carries the resolver's explanation and alternatives
+    assert (
+        f"[{names[1]}] tfprov: no stack fits this host: gpu: require, but the host has no "
+        "NVIDIA GPU\n"
+    ) in out
+    assert f"[{names[1]}] tfprov: alternatives:\n" in out
+    assert f"[{names[1]}]     - with gpu: off: TF 2.21.0 CPU" in out
+    assert "Traceback" not in out and "TypeError" not in out
 
-    # a bad value in one host's data: one clear error naming host and field, nobody touched
+    # a bad value in one host's data: one clear error naming host, field and value, nobody
+    # touched (pyinfra has connected the hosts; no fact or operation ran)
     inv = write_inventory(
         tmp_path / "bad.py",
         f.inventory_path,
         served,
         {names[2]: {"tensorflow": "2.21", "gpu": "sometimes"}},
     )
-    with pytest.raises(RuntimeError) as exc:
-        run_deploy(inv, tmp_path / "bad.json")
-    assert f"host {names[2]}: field 'gpu'" in str(exc.value)
+    res = run_pyinfra(inv, tmp_path / "bad.json", "-v")
+    out = res.stdout + res.stderr
+    assert res.returncode == 2, out
+    assert out.rstrip("\n").splitlines()[-1] == (
+        f"--> pyinfra error: host {names[2]}: field 'gpu': Input should be 'auto', 'require' "
+        "or 'off' (got 'sometimes')"
+    )
+    assert "Traceback" not in out and "Loaded fact" not in out
+    assert not (tmp_path / "bad.json").exists()

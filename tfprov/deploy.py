@@ -21,14 +21,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyinfra.api import OperationError
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import apt, python
+from pyinfra_cli.exceptions import CliError
 
 from . import fleet_report, verify
 from .catalog import load_catalog
+from .hostdata import validate_hosts
 from .operations import conda as conda_ops
 from .operations import cuda as cuda_ops
 from .operations import cudnn as cudnn_ops
 from .operations import driver as driver_ops
+from .operations import fail as fail_ops
 from .operations import tensorflow as tf_ops
 from .operations import venv as venv_ops
 from .operations import windows as win_ops
@@ -38,7 +42,7 @@ from .profile import HostProfile
 from .report import render_plan, summary_line
 from .resolver import resolve
 from .sources import sources_for
-from .spec import SPEC_KEYS, SpecError, spec_from_mapping
+from .spec import SpecError
 from .versions import V, minor_of
 from .wheelhouse_index import list_wheelhouse
 
@@ -75,13 +79,29 @@ class VerifyError(Exception):
     """TensorFlow does not work on the host after the deploy."""
 
 
+class InventoryError(CliError, PyinfraError):
+    """Bad host/group data.  pyinfra's CLI passes a PyinfraError raised in a deploy file up
+    unchanged and shows a CliError as one ``--> pyinfra error: …`` line, no traceback."""
+
+    exit_code = 2  # bad input, as for ``tfprov plan``
+
+
+_INPUT_ERROR: list[str] = []
+
+
 def validate_inventory(state) -> dict:
-    """Every host's spec, validated before any host is touched (SpecError names host and
-    field)."""
-    if not _SPECS:
-        for h in state.inventory:
-            data = {k: h.data.get(k) for k in SPEC_KEYS if h.data.get(k) is not None}
-            _SPECS[h.name] = spec_from_mapping(data, f"host {h.name}")
+    """Every host's spec, validated (:func:`tfprov.hostdata.validate_hosts`) on the first
+    call, before any fact or operation runs on any host (pyinfra has connected them by
+    then).  Bad data raises :class:`InventoryError` on that call and every later one."""
+    if not _SPECS and not _INPUT_ERROR:
+        try:
+            checked = validate_hosts(state.inventory)
+        except SpecError as exc:
+            _INPUT_ERROR.append(str(exc))
+        else:
+            _SPECS.update({name: spec for name, (_s, spec) in checked.items()})
+    if _INPUT_ERROR:
+        raise InventoryError(_INPUT_ERROR[0])
     return _SPECS
 
 
@@ -111,16 +131,31 @@ def _record_verify(host_name: str, result: dict) -> None:
     fleet_report.host_touched(host_name)
 
 
-def _verify_now(host_name: str, python: str, expect_gpu: bool, windows: bool = False) -> None:
-    """Run the check at execution time (after the env was changed) and fail on error."""
-    from pyinfra import host
-
+def _verify_now(
+    state, host, host_name: str, python: str, expect_gpu: bool, windows: bool = False
+) -> bool:
+    """Run the check at execution time (after the env was changed); a failed check fails
+    the host with its summary (pyinfra passes ``state``/``host`` and takes the result as
+    the operation's status)."""
     check = verify.command_windows if windows else verify.command
     _status, output = host.run_shell_command(check(python))
     result = verify.parse(output.stdout_lines, expect_gpu)
     _record_verify(host_name, result)
     if not result["ok"]:
-        raise VerifyError(f"{host_name}: {verify.summary(result)}")
+        return fail_ops.fail_host(host, f"{VERIFY_FAILED}: {verify.summary(result)}")
+    return True
+
+
+VERIFY_FAILED = "tfprov: TensorFlow does not work on this host"
+
+
+def refusal_text(plan: Plan) -> str:
+    """The resolver's explanation and its alternatives, as pyinfra prints them for the host."""
+    lines = [f"tfprov: no stack fits this host: {plan.error}"]
+    if plan.alternatives:
+        lines.append("tfprov: alternatives:")
+        lines += [f"    - {a.summary}" for a in plan.alternatives]
+    return "\n".join(lines)
 
 
 def host_python(profile: HostProfile, version: str) -> str:
@@ -144,12 +179,7 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
     # what the admin approves before pyinfra's prompt: this host's versions, not op names
     sys.stderr.write(render_plan(profile, plan) + "\n")
     if not plan.ok:
-        alts = "; ".join(a.summary for a in plan.alternatives)
-        python.raise_exception(
-            name="tfprov: no stack fits this host",
-            exception=RefusedError,
-            args=[f"{plan.error}" + (f" — alternatives: {alts}" if alts else "")],
-        )
+        fail_ops.fail(name="tfprov: no stack fits this host", reason=refusal_text(plan))
         return
     windows = is_windows(host)
     try:
@@ -158,8 +188,9 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
         )
     except RefusedError as exc:
         row["error"] = str(exc)
-        python.raise_exception(
-            name="tfprov: the plan cannot be carried out", exception=RefusedError, args=[str(exc)]
+        fail_ops.fail(
+            name="tfprov: the plan cannot be carried out",
+            reason=f"tfprov: the plan cannot be carried out: {exc}",
         )
         return
     expect_gpu = plan.tensorflow.variant == "gpu"
@@ -179,8 +210,8 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
     result = verify.parse(output.stdout_lines, expect_gpu)
     _record_verify(host.name, result)
     if not result["ok"]:
-        python.raise_exception(
-            name="tfprov: verify TensorFlow", exception=VerifyError, args=[verify.summary(result)]
+        fail_ops.fail(
+            name="tfprov: verify TensorFlow", reason=f"{VERIFY_FAILED}: {verify.summary(result)}"
         )
 
 
@@ -642,4 +673,12 @@ def _step_kind_position(host, name: str):
         host.loop_position.pop()
 
 
-__all__ = ["REPORT", "RefusedError", "SpecError", "VerifyError", "deploy_host", "write_report"]
+__all__ = [
+    "REPORT",
+    "InventoryError",
+    "RefusedError",
+    "SpecError",
+    "VerifyError",
+    "deploy_host",
+    "write_report",
+]

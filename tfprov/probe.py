@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from .profile import HostProfile
-from .spec import SPEC_KEYS, SpecError, StackSpec, spec_from_mapping
+from .spec import SpecError, StackSpec
 
 
 class ProbeError(Exception):
@@ -67,18 +67,13 @@ def load_inventory(inventory: str, limit: list[str] | None = None):
 
 def host_specs(hosts, base: StackSpec | None = None, overrides: dict | None = None):
     """Each host's stack spec: ``base`` (a spec file), then the host's inventory data,
-    then ``overrides`` (command-line flags).  Every host is validated before any is
-    touched; the first bad one raises :class:`SpecError` naming the host and field."""
-    specs = {}
-    for h in hosts:
-        data = {k: h.data.get(k) for k in SPEC_KEYS if h.data.get(k) is not None}
-        merged = {
-            **(base.model_dump(exclude_unset=True) if base else {}),
-            **data,
-            **(overrides or {}),
-        }
-        specs[h.name] = spec_from_mapping(merged, f"host {h.name}")
-    return specs
+    then ``overrides`` (command-line flags).  Every host's data is validated
+    (:func:`tfprov.hostdata.validate_hosts`) before any is touched; problems raise
+    :class:`SpecError`, one line each, naming host, field and value."""
+    from .hostdata import validate_hosts
+
+    base_keys = base.model_dump(exclude_unset=True) if base else {}
+    return {name: spec for name, (_s, spec) in validate_hosts(hosts, base_keys, overrides).items()}
 
 
 def is_windows(host) -> bool:
@@ -123,8 +118,11 @@ def probe_hosts(inv, hosts, *, timeout: int = 60) -> list[ProbeResult]:
                 # pyinfra gets a fact on every active host: narrow them to this kind
                 state.active_hosts = active & set(group)
                 if state.active_hosts:
-                    facts.update(get_facts(state, fact, kwargs={"_ignore_errors": True},
-                                           apply_failed_hosts=False))
+                    facts.update(
+                        get_facts(
+                            state, fact, kwargs={"_ignore_errors": True}, apply_failed_hosts=False
+                        )
+                    )
         finally:
             state.active_hosts = active
         for h, data in facts.items():

@@ -20,13 +20,15 @@ as written, and a float handed in from Python code is rejected with a hint.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
 
-from .versions import V, spec_set
+from .names import env_name_problem
+from .versions import V, minor_of, spec_set
 
 SPEC_KEYS = (
     "tensorflow",
@@ -47,10 +49,12 @@ class SpecError(ValueError):
 
 def _not_float(field: str, v):
     if isinstance(v, float):
-        raise ValueError(
-            f"{v!r} is a number, not a version: write it as a string "
-            f'({field}: "{v}"), since 2.10 and 2.1 are the same number'
-        )
+        text = repr(v)
+        # 2.10 and 2.1 are the same float: name both readings, the longer first
+        meant = [f"{text}0", text] if re.fullmatch(r"\d+\.\d", text) else [text]
+        write = " or ".join(f'{field}: "{m}"' for m in meant)
+        also = f" ({meant[0]} reads as {text} too)" if len(meant) > 1 else ""
+        raise ValueError(f"{text} is a number, not a version{also}: write it as a string, {write}")
     return v
 
 
@@ -64,7 +68,7 @@ class StackSpec(BaseModel):
     env_name: str | None = None
     driver: Literal["auto", "keep"] | int = "auto"
     cuda_source: Literal["auto", "pip", "conda", "system"] = "auto"
-    allow_community_builds: bool = False
+    allow_community_builds: StrictBool = False
     wheelhouse: str | None = None
 
     @field_validator("tensorflow", mode="before")
@@ -111,8 +115,8 @@ class StackSpec(BaseModel):
         if isinstance(v, str):
             v = v.strip().lower()
             if v.isdigit():
-                return int(v)
-            if v not in ("auto", "keep"):
+                v = int(v)
+            elif v not in ("auto", "keep"):
                 raise ValueError(
                     f"must be auto, keep or a driver branch number such as 535, not {v!r}"
                 )
@@ -125,9 +129,24 @@ class StackSpec(BaseModel):
     @field_validator("env_name")
     @classmethod
     def _env_name(cls, v):
-        if v is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", v):
-            raise ValueError("may hold only letters, digits, '_', '.' and '-'")
+        problem = None if v is None else env_name_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
+
+    def wants_release(self, minor: str, version: str) -> bool:
+        """Is the release line ``minor`` (newest patch ``version``) one this spec asks
+        for?  As the resolver picks candidates: a match, or an exact ``x.y.z`` of that
+        line not above its newest patch."""
+        t = self.tensorflow
+        if self.matches(version):
+            return True
+        return (
+            t[0].isdigit()
+            and len(V(t).release) == 3
+            and minor_of(t) == minor
+            and V(t) <= V(version)
+        )
 
     def matches(self, version: str) -> bool:
         """Does TensorFlow ``version`` (a full x.y.z) satisfy the requested one?"""
@@ -159,8 +178,15 @@ def _intish(loader, node):
 _VersionKeepingLoader.add_constructor("tag:yaml.org,2002:int", _intish)
 
 
-def format_errors(exc: ValidationError, where: str) -> str:
-    """One line per field: '<where>: field '<name>': <what is wrong>'."""
+def _repr(_key: str, value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def format_errors(exc: ValidationError, where: str, known=None, show=_repr) -> str:
+    """One line per field: '<where>: field '<name>': <what is wrong> (got <value>)'.
+    ``known``: the keys to suggest for an unknown one; ``show(key, value)``: how a value
+    may be printed (secrets hidden)."""
     parts = []
     seen = set()
     for err in exc.errors():
@@ -168,7 +194,10 @@ def format_errors(exc: ValidationError, where: str) -> str:
         loc = [
             x
             for x in err["loc"]
-            if not (isinstance(x, str) and ("[" in x or x in ("int", "str", "float", "bool")))
+            if not (
+                isinstance(x, str)
+                and ("[" in x or x in ("int", "str", "float", "bool", "function-after"))
+            )
         ]
         field = ".".join(str(x) for x in loc) or "(top level)"
         if field in seen:
@@ -176,19 +205,45 @@ def format_errors(exc: ValidationError, where: str) -> str:
         seen.add(field)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = f"unknown field (known: {', '.join(SPEC_KEYS)})"
+            msg = unknown_key_message(field, known) if known else "unknown field"
+        elif err["type"] != "missing" and loc:
+            got = show(str(loc[0]), err["input"])
+            if got not in msg:
+                msg += f" (got {got})"
         parts.append(f"{where}: field '{field}': {msg}")
     return "\n".join(parts)
 
 
+def unknown_key_message(key: str, known) -> str:
+    """'unknown field', with the closest known key when there is one."""
+    close = close_key(key, known)
+    if close and close != key:
+        return f"unknown field (did you mean '{close}'?)"
+    return f"unknown field (known: {', '.join(known)})"
+
+
+def close_key(key: str, known) -> str | None:
+    """The known key ``key`` is most likely a misspelling of (case and '-' ignored)."""
+    norm = {k.lower(): k for k in known}
+    hit = difflib.get_close_matches(key.lower().replace("-", "_"), norm, n=1, cutoff=0.8)
+    return norm[hit[0]] if hit else None
+
+
 def spec_from_mapping(data: dict, where: str) -> StackSpec:
-    """Validate a mapping of spec keys; raise :class:`SpecError` naming ``where`` and field."""
+    """Validate a mapping of spec keys, then check it against the catalog (known releases
+    and driver branches); raise :class:`SpecError` naming ``where`` and field."""
     if not isinstance(data, dict):
         raise SpecError(f"{where}: a spec is a mapping of {', '.join(SPEC_KEYS)}")
     try:
-        return StackSpec.model_validate(data)
+        spec = StackSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(format_errors(exc, where)) from None
+        raise SpecError(format_errors(exc, where, SPEC_KEYS)) from None
+    from .spec_catalog import catalog_problems  # the catalog is loaded once, on first use
+
+    problems = catalog_problems(spec)
+    if problems:
+        raise SpecError("\n".join(f"{where}: field '{f}': {msg}" for f, msg in problems))
+    return spec
 
 
 def load_spec_file(path: str) -> StackSpec:

@@ -26,6 +26,7 @@ from pyinfra.facts.files import Directory, File, Sha256File
 from pyinfra.facts.server import Arch
 
 from ..facts.conda_env import CondaEnvPackages
+from ..names import env_name_problem
 from ..sources import sources_for
 
 # Miniforge3 26.1.1-3, the Linux installers and their sha256 as pinned by Spack:
@@ -53,7 +54,6 @@ DEFAULT_MINIFORGE = MINIFORGE_INSTALLERS["x86_64"]
 
 _ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_ENV_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _PYTHON = re.compile(r"^(\d+)\.(\d+)")
 
 q = shlex.quote
@@ -384,7 +384,7 @@ def env_specs(env_name, python, conda_packages, pip_packages):
     """Validate a conda env request and parse its specs (the same on every OS): returns
     ``(conda_specs, conda_checks, pip_specs, pip_reqs)``, with ``pip`` added to the conda
     packages when pip packages follow."""
-    if not _ENV_NAME.match(env_name or "") or env_name in ("base", "root"):
+    if env_name_problem(env_name):
         raise OperationValueError(f"not a name for a tfprov conda env: {env_name!r}")
     if not _PYTHON.match(python or ""):
         raise OperationValueError(f"python must start with MAJOR.MINOR, not {python!r}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from urllib.parse import urlsplit
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import OperationValueError, operation
 
 from ..facts.env import EnvState
+from ..names import env_name_problem
 
 
 def pip_conf(
@@ -29,8 +31,13 @@ def pip_conf(
         lines.append(f"find-links = {find_links}")
     # pip ignores plain-http sources unless their host is trusted; a lab's artifact server
     # on http is configured on purpose, so trust exactly those hosts
-    plain = sorted({urlsplit(u).hostname for u in (index_url, extra_index_url, find_links)
-                    if u and u.startswith("http://") and urlsplit(u).hostname})
+    plain = sorted(
+        {
+            urlsplit(u).hostname
+            for u in (index_url, extra_index_url, find_links)
+            if u and u.startswith("http://") and urlsplit(u).hostname
+        }
+    )
     if plain:
         lines.append(f"trusted-host = {' '.join(plain)}")
     lines.append("disable-pip-version-check = true")
@@ -56,6 +63,11 @@ def virtualenv(path: str, python: str, python_version: str, pip_config: str | No
         venv.virtualenv(path="/opt/tfprov/envs/tf221", python="/usr/bin/python3.11",
                         python_version="3.11", pip_config=pip_conf(find_links="http://w/"))
     """
+    problem = env_name_problem(posixpath.basename(path.rstrip("/")))
+    if not path.startswith("/") or problem:
+        raise OperationValueError(
+            f"not a venv path for tfprov ({path!r}): " + (problem or "must be an absolute path")
+        )
     state = host.get_fact(EnvState, path=path)
     qpath = shlex.quote(path)
     have = state["python"]

@@ -58,6 +58,7 @@ from ..facts.conda_env import parse_conda_list_json
 from ..facts.env import MARK as ENV_MARK
 from ..facts.env import env_problems, parse_pip_health
 from ..facts.windows import WinCudaToolkits, WinGpus, WinSystem
+from ..names import env_name_problem
 from ..sources import sources_for
 from .conda import (
     _pip_norm,
@@ -71,7 +72,6 @@ from .tensorflow import broken_env_error, repair_requirements
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _XY = re.compile(r"^(\d+)\.(\d+)(?:\.\d+)*$")
-_ENV_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_().-]*$")
 _ABS_WIN = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
 _URL = re.compile(r"^https?://", re.I)
@@ -1103,6 +1103,9 @@ def virtualenv(path: str, python_exe: str, pip_config: str | None = None):
                            python_exe="C:\\\\Python37\\\\python.exe")
     """
     path = _win_path(path, "path")
+    problem = env_name_problem(ntpath.basename(path))
+    if problem:
+        raise OperationValueError(f"not a venv path for tfprov ({path!r}): {problem}")
     env_python = ntpath.join(path, "Scripts", "python.exe")
     exists = host.get_fact(WinFileExists, path=env_python)
     lines = []
