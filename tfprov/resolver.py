@@ -28,6 +28,7 @@ from .plan import (
     assemble,
 )
 from .profile import HostProfile
+from .resolver_cache import ResolverCache, cache_for
 from .spec import StackSpec
 from .versions import V, cc_tuple, minor_of
 from .wheelhouse import WheelhouseWheel
@@ -164,6 +165,12 @@ class Build:
     sha256: str | None = None
     source_url: str | None = None
     conda_build: m.CondaBuild | None = None
+    # what :func:`_gate` reads of the build: the value its memo is keyed by
+    gate_key: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        key = (self.needs_simd, self.pythons, self.variant, self.targets, self.min_cc)
+        object.__setattr__(self, "gate_key", key)
 
     def describe(self) -> str:
         where = {"pypi": "official PyPI wheel"}.get(self.origin, self.origin)
@@ -186,11 +193,14 @@ class Ctx:
     host: HostView
     spec: StackSpec
     wheelhouse: tuple[WheelhouseWheel, ...]
+    cache: ResolverCache
     warnings: list[str] = field(default_factory=list)
     explain: bool = True  # compose failure messages (only for the release that is reported)
     quiet: bool = False  # searching for an alternative: no failure texts at all
-    gate_memo: dict | None = None
-    builds_memo: dict | None = None
+    gate_memo: dict | None = None  # this call's table in cache.gate
+    builds_memo: dict | None = None  # this call's table in cache.builds
+    gate_sig: tuple = ()
+    build_group: tuple = ()
 
 
 # --- public entry point --------------------------------------------------------------------
@@ -201,11 +211,17 @@ def resolve(
     spec: StackSpec,
     catalog: Catalog | None = None,
     wheelhouse: tuple[WheelhouseWheel, ...] | list[WheelhouseWheel] = (),
+    cache: ResolverCache | None = None,
 ) -> Plan:
-    """Plan the TensorFlow stack for one host. Pure: same inputs, same plan."""
-    cat = catalog or load_catalog()
+    """Plan the TensorFlow stack for one host. Pure: same inputs, same plan, whatever was
+    resolved before (``cache`` holds only answers keyed by the values they depend on;
+    default: the module's cache for the catalog)."""
+    if cache is not None and catalog is not None and cache.catalog is not catalog:
+        raise ValueError("resolve(): the cache belongs to another catalog")
+    cat = catalog or (cache.catalog if cache is not None else load_catalog())
+    cache = cache or cache_for(cat)
     host = HostView.of(profile, cat)
-    ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse))
+    ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse), cache=cache)
     name = profile.hostname
 
     if spec.gpu == "require" and not host.gpus:
@@ -249,7 +265,7 @@ def _search(ctx: Ctx, pool: list[TFRelease] | None = None) -> _Found:
     """Try every (variant, release, build) in preference order; the first that fits wins.
     ``pool`` narrows the releases tried (newest first) below what the spec matches."""
     spec, cat = ctx.spec, ctx.cat
-    cache = cat.memo.setdefault("candidates", {})
+    cache = ctx.cache.candidates
     candidates = cache.get(spec.tensorflow)
     if candidates is None:
         candidates = cache[spec.tensorflow] = [
@@ -321,10 +337,10 @@ def _passing(ctx: Ctx, variant: str, pool) -> list[Build]:
         return []
     if ctx.wheelhouse and ctx.spec.allow_community_builds:
         return [b for rel in pool for b in _builds(ctx, rel, variant) if _gate(ctx, b)]
-    _builds(ctx, pool[0], variant)  # makes sure ctx.builds_memo is set
+    _builds(ctx, pool[0], variant)  # makes sure ctx.build_group is set
     _gate_memo(ctx)
-    key = (id(ctx.builds_memo), id(ctx.gate_memo), variant, tuple(r.minor for r in pool))
-    memo = ctx.cat.memo.setdefault("passing", {})
+    key = (ctx.build_group, ctx.gate_sig, variant, tuple(r.minor for r in pool))
+    memo = ctx.cache.passing
     hit = memo.get(key)
     if hit is None:
         hit = memo[key] = [b for rel in pool for b in _builds(ctx, rel, variant) if _gate(ctx, b)]
@@ -364,7 +380,8 @@ def _builds(ctx: Ctx, rel: TFRelease, variant: str) -> tuple[Build, ...]:
             spec.allow_community_builds,
             spec.tensorflow,
         )
-        cache = ctx.builds_memo = ctx.cat.memo.setdefault("builds", {}).setdefault(group, {})
+        ctx.build_group = group
+        cache = ctx.builds_memo = ctx.cache.builds.setdefault(group, {})
     key = (rel.minor, variant)
     static = cache.get(key)
     if static is None:
@@ -498,17 +515,18 @@ def _gate_memo(ctx: Ctx) -> dict:
     if ctx.gate_memo is None:
         h = ctx.host
         sig = (h.platform, h.simd, h.flags_known, ctx.spec.python, h.ccs)
-        ctx.gate_memo = ctx.cat.memo.setdefault("gate", {}).setdefault(sig, {})
+        ctx.gate_sig = sig
+        ctx.gate_memo = ctx.cache.gate.setdefault(sig, {})
     return ctx.gate_memo
 
 
 def _gate(ctx: Ctx, b: Build) -> bool:
     """The cheap, host-independent-of-software checks (CPU level, requested Python, GPU
-    compute capability), memoized per (build, CPU level, Python, GPUs): a release that
-    fails them is passed over with a dict look-up instead of a full check."""
+    compute capability), memoized per (what the build needs, CPU level, Python, GPUs): a
+    release that fails them is passed over with a dict look-up instead of a full check."""
     host = ctx.host
-    memo = ctx.gate_memo or _gate_memo(ctx)
-    key = id(b)
+    memo = ctx.gate_memo if ctx.gate_memo is not None else _gate_memo(ctx)
+    key = b.gate_key
     hit = memo.get(key)
     if hit is None:
         hit = True
@@ -918,7 +936,7 @@ def _pick_branch(ctx: Ctx, need: str | None, used: list[GpuView]) -> m.DriverBra
     """The newest production/long-term branch that runs every GPU in ``used`` and meets
     ``need`` (memoized: it depends only on the OS column, the need and the architectures)."""
     key = (ctx.host.os_short, need, tuple(sorted({g.arch.name for g in used if g.arch})))
-    memo = ctx.cat.memo.setdefault("branch", {})
+    memo = ctx.cache.branch
     if key not in memo:
         memo[key] = _pick_branch_uncached(ctx, need, used)
     return memo[key]
@@ -975,7 +993,7 @@ def _pin_of(reqs, prefix: str) -> str | None:
 
 def _conda_recipe(ctx: Ctx, b: Build) -> m.CondaRecipe | None:
     os_name = ctx.host.os_short if not ctx.host.profile.os.wsl else "linux"
-    memo = ctx.cat.memo.setdefault("conda_recipe", {})
+    memo = ctx.cache.conda_recipe
     key = (os_name, b.release.version)
     if key not in memo:
         memo[key] = next(
@@ -1346,7 +1364,14 @@ def _resolve_quiet(ctx: Ctx, spec: StackSpec, pool=None) -> Fit | None:
     """Plan under another spec, without explanations or alternatives of its own."""
     if spec.gpu == "require" and not ctx.host.gpus:
         return None
-    sub = Ctx(cat=ctx.cat, host=ctx.host, spec=spec, wheelhouse=ctx.wheelhouse, quiet=True)
+    sub = Ctx(
+        cat=ctx.cat,
+        host=ctx.host,
+        spec=spec,
+        wheelhouse=ctx.wheelhouse,
+        cache=ctx.cache,
+        quiet=True,
+    )
     return _search(sub, pool).plan
 
 
@@ -1354,7 +1379,7 @@ def _non_avx_minors(ctx: Ctx) -> set[str]:
     """Minor releases with a build below AVX on this platform (conda non-AVX packages,
     community wheels, this run's wheelhouse) — where allowing them could help."""
     plat = ctx.host.platform
-    memo = ctx.cat.memo.setdefault("non_avx", {})
+    memo = ctx.cache.non_avx
     if plat not in memo:
         os_name = _OS_OF_PLATFORM.get(plat)
         found = {
