@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 from .catalog import X86_PLATFORMS, Catalog, TFRelease, load_catalog, runnable
 from .catalog import models as m
+from .driver_packages import driver_packages, driver_target, resolve_flavor
 from .plan import (
     Alternative,
     Component,
@@ -920,7 +921,7 @@ def _install_driver(ctx, branch: int, installed, need, why: str, reasons, reason
         version=installed,
         min_version=need,
         branch=branch,
-        source=_driver_source(ctx),
+        source=_driver_source(ctx, branch),
         reason=reason,
     )
 
@@ -964,18 +965,20 @@ def _pick_branch_uncached(ctx, need, used):
     return (preferred or fits)[-1]
 
 
-def _driver_source(ctx: Ctx) -> str:
+def _driver_source(ctx: Ctx, branch: int) -> str:
+    """Where the driver comes from, as the driver operation will install it (the same
+    :func:`~tfprov.driver_packages.driver_packages`; the flavor is its ``auto`` rule)."""
     p = ctx.host.profile
     if p.os.wsl:
         return "Windows host driver (manual)"
     if p.os.family == "windows":
         return "NVIDIA Windows driver installer (configurable URL)"
-    distro = (p.os.distro or "").lower()
-    if distro in ("ubuntu",):
-        return "Ubuntu archive (nvidia-driver-<branch>)"
-    if distro in ("debian",):
-        return "Debian non-free (nvidia-driver)"
-    return "NVIDIA CUDA repository (cuda-drivers-<branch>)"
+    os_id, version = driver_target(p.os.distro, p.os.version)
+    kind = resolve_flavor("auto", branch, list(ctx.host.ccs))
+    pkgs = driver_packages(os_id, version, branch, kind)
+    if pkgs is None:
+        return f"none: tfprov installs no NVIDIA driver on {p.os.distro or 'this OS'}"
+    return pkgs.describe()
 
 
 # --- CUDA / cuDNN origin ------------------------------------------------------------------
