@@ -99,6 +99,9 @@ class HostView:
     toolkits: set[str]  # CUDA minors installed system-wide
     cudnn: str | None
     ccs: tuple[str | None, ...] = ()
+    # what wheel platform tags are checked against: ('glibc', '2.36'), ('musl', '1.2.4'),
+    # ('macos', '14.4'); None when not probed
+    libc: tuple[str, str | None] | None = None
 
     @classmethod
     def of(cls, p: HostProfile, cat: Catalog) -> HostView:
@@ -132,7 +135,26 @@ class HostView:
             toolkits={minor_of(t.version) for t in p.cuda_toolkits},
             cudnn=p.cudnn.version if p.cudnn else None,
             ccs=tuple(g.cc for g in gpus),
+            libc=_host_libc(p),
         )
+
+    def libc_unmet(self, b: Build) -> str | None:
+        """Why pip cannot install ``b``'s wheels on this C library / macOS, or None (also
+        when either side is unknown)."""
+        floor = b.libc_floor
+        if floor is None or self.libc is None:
+            return None
+        name, have = self.libc
+        minor = b.release.minor
+        if name == "musl":
+            return (
+                f"TF {minor}'s wheels are manylinux (glibc ≥ {floor}); this host's C library "
+                f"is musl {have or ''}".rstrip()
+            )
+        if have is None or V(have) >= V(floor):
+            return None
+        what = "macOS" if name == "macos" else name
+        return f"TF {minor} needs {what} ≥ {floor}; this host has {have}"
 
     @property
     def is_x86(self) -> bool:
@@ -144,6 +166,14 @@ class HostView:
         if self.simd is None:
             return not self.flags_known  # unknown flags: assume a modern CPU (warned)
         return _SIMD_RANK[self.simd] >= _SIMD_RANK[level]
+
+
+def _host_libc(p: HostProfile) -> tuple[str, str | None] | None:
+    if p.os.family == "darwin":
+        return ("macos", p.os.version) if p.os.version else None
+    if p.os.family == "linux" and p.libc is not None:
+        return (p.libc.name, p.libc.version)
+    return None
 
 
 # --- builds: one way to get a given release onto the host --------------------------------
@@ -166,11 +196,19 @@ class Build:
     sha256: str | None = None
     source_url: str | None = None
     conda_build: m.CondaBuild | None = None
+    libc_floor: str | None = None  # glibc (Linux) / macOS version its wheels need
     # what :func:`_gate` reads of the build: the value its memo is keyed by
     gate_key: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        key = (self.needs_simd, self.pythons, self.variant, self.targets, self.min_cc)
+        key = (
+            self.needs_simd,
+            self.pythons,
+            self.variant,
+            self.targets,
+            self.min_cc,
+            self.libc_floor,
+        )
         object.__setattr__(self, "gate_key", key)
 
     def describe(self) -> str:
@@ -412,6 +450,7 @@ def _wheelhouse_builds(ctx: Ctx, rel: TFRelease, variant: str):
                 url=w.location,
                 sha256=w.sha256,
                 source_url=w.location,
+                libc_floor=_file_floor(w.filename),
             )
 
 
@@ -436,6 +475,7 @@ def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
             targets=rel.targets,
             min_cc=rel.documented_min_cc,
             source_url=pkg.source,
+            libc_floor=_wheel_floor(ctx, pkg.name, rel.minor, plat),
         )
     os_name = _OS_OF_PLATFORM.get(plat)
     conda_plat = {"linux_x86_64": "linux-64", "windows": "win-64"}.get(plat)
@@ -491,6 +531,28 @@ def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
             )
 
 
+def _wheel_floor(ctx: Ctx, package: str, minor: str, platform: str) -> str | None:
+    """The glibc / macOS floor of ``package``'s ``minor`` wheels on ``platform``, from the
+    platform tags the catalog records (None: none recorded)."""
+    cache = ctx.cache
+    key = (package, minor, platform)
+    if key not in cache.libc_floor:
+        if cache.wheel_rows is None:
+            cache.wheel_rows = {(w.package, minor_of(w.minor)): w for w in ctx.cat.wheels.wheels}
+        row = cache.wheel_rows.get((package, minor))
+        cache.libc_floor[key] = row.libc_floor(platform) if row else None
+    return cache.libc_floor[key]
+
+
+def _file_floor(filename: str) -> str | None:
+    """The floor a wheel file's own platform tags set (``…-manylinux_2_27_x86_64.whl``)."""
+    tags = filename.removesuffix(".whl").rsplit("-", 1)[-1].split(".")
+    floors = [m.tag_floor(t) for t in tags]
+    if not floors or any(f is None for f in floors):
+        return None
+    return min(floors, key=V)
+
+
 def _community_url(cat: Catalog, cw: m.CommunityWheel) -> str | None:
     if not cw.path:
         return None
@@ -515,7 +577,7 @@ def _gpu_build_facts(ctx: Ctx, rel: TFRelease):
 def _gate_memo(ctx: Ctx) -> dict:
     if ctx.gate_memo is None:
         h = ctx.host
-        sig = (h.platform, h.simd, h.flags_known, ctx.spec.python, h.ccs)
+        sig = (h.platform, h.simd, h.flags_known, ctx.spec.python, h.ccs, h.libc)
         ctx.gate_sig = sig
         ctx.gate_memo = ctx.cache.gate.setdefault(sig, {})
     return ctx.gate_memo
@@ -532,6 +594,8 @@ def _gate(ctx: Ctx, b: Build) -> bool:
     if hit is None:
         hit = True
         if b.needs_simd and host.is_x86 and not host.has_simd(b.needs_simd):
+            hit = False
+        elif host.libc_unmet(b):
             hit = False
         elif not b.pythons or (ctx.spec.python and ctx.spec.python not in b.pythons):
             hit = False
@@ -617,6 +681,17 @@ def _plan_build(ctx: Ctx, b: Build) -> Fit:
         raise _fail(ctx, lambda: f"built for {b.needs_simd.upper()}, but {cpu} has only {have}")
     if b.needs_simd and host.is_x86:
         reasons.append(f"CPU: {b.needs_simd.upper()} present, as this build needs")
+
+    # C library / macOS version the wheels are tagged for
+    libc_why = host.libc_unmet(b)
+    if libc_why:
+        raise _fail(ctx, lambda: libc_why)
+    if b.libc_floor and host.libc is None:
+        what = "macOS" if host.platform.startswith("macos") else "glibc"
+        warnings.append(
+            f"C library not probed: TF {b.release.minor}'s wheels need {what} ≥ "
+            f"{b.libc_floor} (not checked)"
+        )
 
     # Python
     if not b.pythons:

@@ -33,6 +33,7 @@ class ResolverCache:
         self.non_avx: dict[str, set[str]] = {}
         # (package, minor, platform) -> glibc / macOS floor of its wheels, or None
         self.libc_floor: dict[tuple, str | None] = {}
+        self.wheel_rows: dict[tuple, object] | None = None  # (package, minor) -> wheels row
 
 
 _DEFAULT: ResolverCache | None = None
