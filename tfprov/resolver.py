@@ -25,12 +25,14 @@ from .plan import (
     DriverChoice,
     EnvChoice,
     Plan,
+    PythonChoice,
     TensorflowChoice,
     assemble,
 )
 from .profile import HostProfile
 from .resolver_cache import ResolverCache, cache_for
 from .spec import StackSpec
+from .venv_python import VenvPython, venv_pythons
 from .versions import V, cc_tuple, minor_of
 from .wheelhouse import WheelhouseWheel
 
@@ -102,6 +104,8 @@ class HostView:
     # what wheel platform tags are checked against: ('glibc', '2.36'), ('musl', '1.2.4'),
     # ('macos', '14.4'); None when not probed
     libc: tuple[str, str | None] | None = None
+    venv: dict[str, VenvPython] = field(default_factory=dict)  # minor -> venv interpreter
+    no_venv: dict[str, str] = field(default_factory=dict)  # minor -> why none can
 
     @classmethod
     def of(cls, p: HostProfile, cat: Catalog) -> HostView:
@@ -119,6 +123,7 @@ class HostView:
             elif cc:
                 arch = cat.arch_for_cc(cc)
             gpus.append(GpuView(name=g.name, cc=cc, arch=arch, model=model))
+        venv, no_venv = venv_pythons(p)
         pythons: dict[str, str] = {}
         for py in p.pythons:
             mi = minor_of(py.version)
@@ -136,6 +141,8 @@ class HostView:
             cudnn=p.cudnn.version if p.cudnn else None,
             ccs=tuple(g.cc for g in gpus),
             libc=_host_libc(p),
+            venv=venv,
+            no_venv=no_venv,
         )
 
     def libc_unmet(self, b: Build) -> str | None:
@@ -649,7 +656,7 @@ class Fit:
                 "host": host,
                 "ok": True,
                 "tensorflow": assemble(TensorflowChoice, vars(self.tensorflow)),
-                "python": assemble(Component, vars(self.python)),
+                "python": assemble(PythonChoice, vars(self.python)),
                 "cuda": assemble(Component, vars(self.cuda)),
                 "cudnn": assemble(Component, vars(self.cudnn)),
                 "driver": assemble(DriverChoice, vars(self.driver)),
@@ -1224,7 +1231,7 @@ def _same_prefix(have: str, want: str) -> bool:
 def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
     host, spec = ctx.host, ctx.spec
     env_name = spec.env_name or f"tf{b.release.key[0]}{b.release.key[1]}"
-    host_pys = [p for p in b.pythons if p in host.pythons]
+    host_pys = [p for p in b.pythons if p in host.venv]  # those that can make a venv
     needs_conda = cuda_origin == "conda" or b.origin.startswith("conda:")
     manager = spec.env_manager
     if manager == "venv" and needs_conda:
@@ -1235,25 +1242,38 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
         py = spec.python
     elif manager == "venv":
         if not host_pys:
-            have = ", ".join(sorted(host.pythons, key=V)) or "none"
             raise _fail(
                 ctx,
-                lambda: f"env_manager: venv needs Python {_py_list(b.pythons)}; host has {have}",
+                lambda: (
+                    f"env_manager: venv needs Python {_py_list(b.pythons)} that can make a "
+                    f"venv; host has {_host_pythons(host)}"
+                ),
             )
-        py = host_pys[-1]
+        py = _system_first(host, host_pys)
     else:
         py = b.pythons[-1]
     if manager == "venv":
-        if py not in host.pythons:
-            have = ", ".join(sorted(host.pythons, key=V)) or "none"
+        vp = host.venv.get(py)
+        if vp is None:
             raise _fail(
-                ctx, lambda: f"env_manager: venv needs Python {py} on the host; host has {have}"
+                ctx,
+                lambda: (
+                    f"env_manager: venv needs Python {py} on the host that can make a venv; "
+                    f"host has {_host_pythons(host)}"
+                ),
             )
+        preferred = vp.distro and any(V(p) > V(py) and not host.venv[p].distro for p in host_pys)
         python = _Part(
             action="keep",
-            version=host.pythons[py],
+            version=vp.version,
             source="host",
-            reason=f"host Python {host.pythons[py]} is supported by TF {b.version}",
+            path=vp.path,
+            venv_package=vp.package,
+            reason=f"host Python {vp.version}"
+            + (f" ({vp.path})" if vp.path else "")
+            + f" is supported by TF {b.version}"
+            + ("; the distro's interpreter, preferred for a system env" if preferred else "")
+            + f"; {vp.why}",
         )
         env = _Part(
             action="install",
@@ -1276,7 +1296,7 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
             if cuda_origin == "conda"
             else "the build comes from conda"
             if needs_conda
-            else "no host Python that TF supports"
+            else _no_host_python(host, b)
             if not host_pys
             else "requested"
         )
@@ -1288,6 +1308,28 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
         )
     reasons.append(f"Python {python.version} in {env.manager} env '{env.name}' ({env.reason})")
     return env, python
+
+
+def _system_first(host: HostView, minors: list[str]) -> str:
+    """The minor a system venv uses: the newest one the distro's interpreter has, else
+    the newest."""
+    distro = [p for p in minors if host.venv[p].distro]
+    return (distro or minors)[-1]
+
+
+def _host_pythons(host: HostView) -> str:
+    """The host's interpreters for a refusal: the venv-capable ones, then why the others
+    cannot."""
+    have = [host.venv[p].version for p in sorted(host.venv, key=V)]
+    have += [host.no_venv[p] for p in sorted(host.no_venv, key=V)]
+    return "; ".join(have) or "none"
+
+
+def _no_host_python(host: HostView, b: Build) -> str:
+    unable = [host.no_venv[p] for p in b.pythons if p in host.no_venv]
+    if unable:
+        return "no host Python that TF supports can make a venv (" + "; ".join(unable) + ")"
+    return "no host Python that TF supports"
 
 
 def _tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
