@@ -76,7 +76,13 @@ def test_parse_pythons_one_entry_per_executable_sorted():
         "3.12.1",
         "3.13.0",
     ]
-    assert {"version": "3.12.1", "path": "/root/.pyenv/versions/3.12.1/bin/python3"} in got
+    assert {
+        "version": "3.12.1",
+        "path": "/root/.pyenv/versions/3.12.1/bin/python3",
+        "distro_package": None,  # pyenv's own build: no package owns it
+        "venv": True,
+        "venv_package": None,
+    } in got
     assert not any("/shims/" in p["path"] for p in got)
     # the same real executable reported twice (e.g. python3 and python3.12) counts once
     assert parse_pythons(case["output"] * 2) == got
@@ -84,8 +90,35 @@ def test_parse_pythons_one_entry_per_executable_sorted():
 
 def test_parse_pythons_python2_and_empty():
     got = parse_pythons(_case("python.Pythons", "live-python-is-python2")["output"])
-    assert got[0] == {"version": "2.7.18", "path": "/root/.pyenv/versions/2.7.18/bin/python"}
+    assert got[0] == {
+        "version": "2.7.18",
+        "path": "/root/.pyenv/versions/2.7.18/bin/python",
+        "distro_package": None,
+        "venv": False,  # Python 2 has no venv module
+        "venv_package": None,
+    }
     assert parse_pythons([]) == [] == Pythons.default()
+
+
+def test_parse_pythons_distro_interpreter_and_its_venv_package():
+    debian = next(
+        p
+        for p in parse_pythons(_case("python.Pythons", "live-pyenv-global-and-debian")["output"])
+        if p["path"] == "/usr/bin/python3.11"
+    )
+    assert (debian["distro_package"], debian["venv"]) == ("python3.11-minimal", True)
+    # Debian's python3.11 without python3.11-venv: venv fails; apt offers the package only
+    # once its package lists are there
+    with_lists = parse_pythons(
+        _case("python.Pythons", "live-debian12-no-venv-candidate-python3.11-venv")["output"]
+    )
+    assert [(p["venv"], p["venv_package"]) for p in with_lists] == [(False, "python3.11-venv")]
+    bare = parse_pythons(_case("python.Pythons", "live-debian12-no-venv-no-apt-lists")["output"])
+    assert [(p["venv"], p["venv_package"]) for p in bare] == [(False, None)]
+    # the four-field lines of the earlier command still parse, without the venv keys
+    assert parse_pythons(
+        ["/usr/bin/python3.11\t3.11.2\t/usr/bin/python3.11\t/usr/bin/python3.11"]
+    ) == [{"version": "3.11.2", "path": "/usr/bin/python3.11"}]
 
 
 def _interpreter(path: str) -> tuple[str, str] | None:

@@ -193,7 +193,6 @@ def test_mixed_fleet_operations_are_named_by_step_kind_and_plans_shown_first(tmp
         assert len(op["names"]) == 1, op  # one name per pyinfra operation
         by_name[op["names"][0]] = sorted(op["success"])
     assert by_name == {
-        "tfprov: Python venv package": ["@fake/a", "@fake/b"],
         "tfprov: venv": ["@fake/a", "@fake/b"],
         "tfprov: TensorFlow": ["@fake/a", "@fake/b"],
         "tfprov: Miniforge": ["@fake/c"],
@@ -289,10 +288,11 @@ def test_a_host_failed_while_its_operations_were_prepared(tmp_path):
         [
             {"name": "ok", "data": {}, "tensorflow": "2.21.0"},
             {
-                "name": "nodpkg",
+                "name": "noenv",
                 "data": {},
                 "tensorflow": "2.21.0",
-                "fail": {"dpkg": "sh: 1: dpkg: Permission denied"},
+                # the env fact (read when the TensorFlow step is queued) fails; the probe does not
+                "fail": {"@@tfprov-env": "sh: 1: cannot open /opt/tfprov/envs: Permission denied"},
             },
         ],
     )
@@ -302,12 +302,12 @@ def test_a_host_failed_while_its_operations_were_prepared(tmp_path):
     assert re.search(
         r"; env /opt/tfprov/envs/tf221; FAILED before its operations ran \(pyinfra's error is "
         r"above\); \d+\.\d s$",
-        lines["@fake/nodpkg"],
+        lines["@fake/noenv"],
     )
     assert "verify: ok: TF 2.21.0" in lines["@fake/ok"]
     rows = {r["host"]: r for r in json.loads((tmp_path / "r.json").read_text())}
-    assert rows["@fake/nodpkg"]["status"] == "failed"
-    assert rows["@fake/nodpkg"]["failed_operation"] is None
+    assert rows["@fake/noenv"]["status"] == "failed"
+    assert rows["@fake/noenv"]["failed_operation"] is None
 
 
 def test_an_unwritable_report_path_is_one_line_not_a_traceback(tmp_path):

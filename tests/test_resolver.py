@@ -32,6 +32,7 @@ def host(
     cudnn=None,
     conda=None,
     name="h",
+    libc=None,
 ):
     return HostProfile.model_validate(
         {
@@ -50,6 +51,7 @@ def host(
             "cudnn": cudnn,
             "pythons": list(pythons),
             "conda": conda,
+            "libc": {"name": libc[0], "version": libc[1]} if libc else None,
         }
     )
 
@@ -574,7 +576,8 @@ def test_53_resolve_is_pure_and_deterministic():
 
 @pytest.mark.parametrize("gpu", ["off", "auto"])
 def test_54_no_gpu_host_gets_cpu_build(gpu):
-    p = ok(plan(host(distro="debian", version="12", pythons=["3.11.2"]), gpu=gpu))
+    h = host(distro="debian", version="12", pythons=["3.11.2"], libc=("glibc", "2.36"))
+    p = ok(plan(h, gpu=gpu))
     assert (p.tensorflow.version, p.tensorflow.package) == ("2.21.0", "tensorflow-cpu")
     assert p.warnings == []
 

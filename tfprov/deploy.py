@@ -293,11 +293,10 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
     every plan kind and OS family is tested without a host (tests/test_deploy_steps.py).
 
     driver (install/upgrade) → NVIDIA repo + CUDA toolkit + cuDNN (system sources) →
-    env (venv: distro venv package + virtualenv + TensorFlow; conda: Miniforge + .condarc
-    + env with conda packages first, pip packages after).
+    env (venv: the distro venv package the plan names + virtualenv + TensorFlow; conda:
+    Miniforge + .condarc + env with conda packages first, pip packages after).
     """
     data = host_data or {}
-    distro = (profile.os.distro or "").lower()
     repo = sources["nvidia_repo_url"]
     steps: list[Step] = []
     drv = plan.driver
@@ -350,11 +349,11 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
     tf = plan.tensorflow
     minor = minor_of(plan.python.version)
     if plan.env_manager.manager == "venv":
-        if distro in ("debian", "ubuntu"):
+        if plan.python.venv_package:  # the resolver decided it (apt hosts only)
             steps.append(
                 Step(
                     apt.packages,
-                    {"packages": [f"python{minor}-venv"]},
+                    {"packages": [plan.python.venv_package]},
                     "tfprov: Python venv package",
                 )
             )
@@ -363,7 +362,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                 venv_ops.virtualenv,
                 {
                     "path": env,
-                    "python": host_python(profile, plan.python.version),
+                    "python": plan.python.path or host_python(profile, plan.python.version),
                     "python_version": minor,
                     "pip_config": env_pip_conf(sources),
                 },

@@ -25,6 +25,11 @@ class Component(_Out):
     reason: str = ""
 
 
+class PythonChoice(Component):
+    path: str | None = None  # the host interpreter a venv is made with (None: conda's)
+    venv_package: str | None = None  # distro package to install before the venv, if any
+
+
 class DriverChoice(_Out):
     action: Action
     version: str | None = None  # the installed driver that is kept
@@ -62,7 +67,7 @@ class Plan(_Out):
     host: str
     ok: bool
     tensorflow: TensorflowChoice | None = None
-    python: Component | None = None
+    python: PythonChoice | None = None
     cuda: Component | None = None
     cudnn: Component | None = None
     driver: DriverChoice | None = None
@@ -96,5 +101,13 @@ _DEFAULTS: dict[type, dict] = {
         for name, f in cls.model_fields.items()
         if not f.is_required()
     }
-    for cls in (Component, DriverChoice, TensorflowChoice, EnvChoice, Alternative, Plan)
+    for cls in (
+        Component,
+        PythonChoice,
+        DriverChoice,
+        TensorflowChoice,
+        EnvChoice,
+        Alternative,
+        Plan,
+    )
 }

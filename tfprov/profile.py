@@ -12,10 +12,16 @@ JSON form (``tfprov plan --profile FILE`` reads it; ``docs/formats.md`` document
      "cuda_toolkits": [{"version": "12.4.1", "path": "/usr/local/cuda-12.4"}],
      "cudnn": {"version": "8.9.7", "path": "/usr/include"},
      "pythons": [{"version": "3.10.12", "path": "/usr/bin/python3"}],
-     "conda": {"version": "24.1.2", "prefix": "/opt/miniforge3", "envs": ["base"]}}
+     "conda": {"version": "24.1.2", "prefix": "/opt/miniforge3", "envs": ["base"]},
+     "libc": {"name": "glibc", "version": "2.35"}}
+
+A Python may also carry ``distro_package`` (the package owning it), ``venv`` (whether
+``python -m venv`` can work: venv and ensurepip present) and ``venv_package`` (the distro
+package to install for it).  ``libc`` is the C library (``glibc`` / ``musl``); for macOS,
+``os.version`` is the macOS version.
 
 A list entry may also be a bare version string (``"3.10.12"``); ``compute_capability``,
-``nvidia_driver``, ``cudnn`` and ``conda`` may be null.
+``nvidia_driver``, ``cudnn``, ``conda`` and ``libc`` may be null.
 """
 
 from __future__ import annotations
@@ -107,6 +113,21 @@ class Versioned(_Model):
         return _check_version(v)
 
 
+class PythonInfo(Versioned):
+    """One interpreter; the venv fields are None where the probe did not say."""
+
+    distro_package: str | None = None  # the distro package that owns it (dpkg / rpm)
+    venv: bool | None = None  # ``venv`` and ``ensurepip`` import and ensurepip has pip
+    venv_package: str | None = None  # distro package that adds them (apt candidate)
+
+
+class LibcInfo(_Model):
+    """The C library: ``glibc`` or ``musl`` and its version (None where unknown)."""
+
+    name: str
+    version: str | None = None
+
+
 class CondaInfo(_Model):
     version: str | None = None
     prefix: str | None = None
@@ -123,8 +144,9 @@ class HostProfile(_Model):
     driver_error: str | None = None  # nvidia-smi could not talk to the driver (message)
     cuda_toolkits: list[Versioned] = []
     cudnn: Versioned | None = None
-    pythons: list[Versioned] = []
+    pythons: list[PythonInfo] = []
     conda: CondaInfo | None = None
+    libc: LibcInfo | None = None  # None: not probed (wheels' glibc floors are not checked)
     probe: dict | None = None  # the probe's raw per-fact results (tfprov.facts.profile)
 
     @field_validator("cuda_toolkits", "pythons", mode="before")

@@ -18,17 +18,21 @@ from types import SimpleNamespace
 
 from .catalog import X86_PLATFORMS, Catalog, TFRelease, load_catalog, runnable
 from .catalog import models as m
+from .driver_packages import driver_packages, driver_target, resolve_flavor
 from .plan import (
     Alternative,
     Component,
     DriverChoice,
     EnvChoice,
     Plan,
+    PythonChoice,
     TensorflowChoice,
     assemble,
 )
 from .profile import HostProfile
+from .resolver_cache import ResolverCache, cache_for
 from .spec import StackSpec
+from .venv_python import VenvPython, venv_pythons
 from .versions import V, cc_tuple, minor_of
 from .wheelhouse import WheelhouseWheel
 
@@ -97,6 +101,11 @@ class HostView:
     toolkits: set[str]  # CUDA minors installed system-wide
     cudnn: str | None
     ccs: tuple[str | None, ...] = ()
+    # what wheel platform tags are checked against: ('glibc', '2.36'), ('musl', '1.2.4'),
+    # ('macos', '14.4'); None when not probed
+    libc: tuple[str, str | None] | None = None
+    venv: dict[str, VenvPython] = field(default_factory=dict)  # minor -> venv interpreter
+    no_venv: dict[str, str] = field(default_factory=dict)  # minor -> why none can
 
     @classmethod
     def of(cls, p: HostProfile, cat: Catalog) -> HostView:
@@ -114,6 +123,7 @@ class HostView:
             elif cc:
                 arch = cat.arch_for_cc(cc)
             gpus.append(GpuView(name=g.name, cc=cc, arch=arch, model=model))
+        venv, no_venv = venv_pythons(p)
         pythons: dict[str, str] = {}
         for py in p.pythons:
             mi = minor_of(py.version)
@@ -130,7 +140,28 @@ class HostView:
             toolkits={minor_of(t.version) for t in p.cuda_toolkits},
             cudnn=p.cudnn.version if p.cudnn else None,
             ccs=tuple(g.cc for g in gpus),
+            libc=_host_libc(p),
+            venv=venv,
+            no_venv=no_venv,
         )
+
+    def libc_unmet(self, b: Build) -> str | None:
+        """Why pip cannot install ``b``'s wheels on this C library / macOS, or None (also
+        when either side is unknown)."""
+        floor = b.libc_floor
+        if floor is None or self.libc is None:
+            return None
+        name, have = self.libc
+        minor = b.release.minor
+        if name == "musl":
+            return (
+                f"TF {minor}'s wheels are manylinux (glibc ≥ {floor}); this host's C library "
+                f"is musl {have or ''}".rstrip()
+            )
+        if have is None or V(have) >= V(floor):
+            return None
+        what = "macOS" if name == "macos" else name
+        return f"TF {minor} needs {what} ≥ {floor}; this host has {have}"
 
     @property
     def is_x86(self) -> bool:
@@ -142,6 +173,14 @@ class HostView:
         if self.simd is None:
             return not self.flags_known  # unknown flags: assume a modern CPU (warned)
         return _SIMD_RANK[self.simd] >= _SIMD_RANK[level]
+
+
+def _host_libc(p: HostProfile) -> tuple[str, str | None] | None:
+    if p.os.family == "darwin":
+        return ("macos", p.os.version) if p.os.version else None
+    if p.os.family == "linux" and p.libc is not None:
+        return (p.libc.name, p.libc.version)
+    return None
 
 
 # --- builds: one way to get a given release onto the host --------------------------------
@@ -165,6 +204,20 @@ class Build:
     source_url: str | None = None
     conda_build: m.CondaBuild | None = None
     installable: bool = True  # False: a community archive that must be fetched by hand
+    libc_floor: str | None = None  # glibc (Linux) / macOS version its wheels need
+    # what :func:`_gate` reads of the build: the value its memo is keyed by
+    gate_key: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        key = (
+            self.needs_simd,
+            self.pythons,
+            self.variant,
+            self.targets,
+            self.min_cc,
+            self.libc_floor,
+        )
+        object.__setattr__(self, "gate_key", key)
 
     def describe(self) -> str:
         where = {"pypi": "official PyPI wheel"}.get(self.origin, self.origin)
@@ -187,11 +240,14 @@ class Ctx:
     host: HostView
     spec: StackSpec
     wheelhouse: tuple[WheelhouseWheel, ...]
+    cache: ResolverCache
     warnings: list[str] = field(default_factory=list)
     explain: bool = True  # compose failure messages (only for the release that is reported)
     quiet: bool = False  # searching for an alternative: no failure texts at all
-    gate_memo: dict | None = None
-    builds_memo: dict | None = None
+    gate_memo: dict | None = None  # this call's table in cache.gate
+    builds_memo: dict | None = None  # this call's table in cache.builds
+    gate_sig: tuple = ()
+    build_group: tuple = ()
 
 
 # --- public entry point --------------------------------------------------------------------
@@ -202,16 +258,22 @@ def resolve(
     spec: StackSpec,
     catalog: Catalog | None = None,
     wheelhouse: tuple[WheelhouseWheel, ...] | list[WheelhouseWheel] = (),
+    cache: ResolverCache | None = None,
     host: str | None = None,
 ) -> Plan:
-    """Plan the TensorFlow stack for one host. Pure: same inputs, same plan.
+    """Plan the TensorFlow stack for one host. Pure: same inputs, same plan, whatever was
+    resolved before (``cache`` holds only answers keyed by the values they depend on;
+    default: the module's cache for the catalog).
 
     ``host`` names the plan (its ``host`` field): the inventory name where there is one,
     else the profile's hostname."""
     name = host or profile.hostname
-    cat = catalog or load_catalog()
+    if cache is not None and catalog is not None and cache.catalog is not catalog:
+        raise ValueError("resolve(): the cache belongs to another catalog")
+    cat = catalog or (cache.catalog if cache is not None else load_catalog())
+    cache = cache or cache_for(cat)
     host = HostView.of(profile, cat)
-    ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse))
+    ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse), cache=cache)
 
     if spec.gpu == "require" and not host.gpus:
         return _refusal(
@@ -256,7 +318,7 @@ def _search(ctx: Ctx, pool: list[TFRelease] | None = None) -> _Found:
     """Try every (variant, release, build) in preference order; the first that fits wins.
     ``pool`` narrows the releases tried (newest first) below what the spec matches."""
     spec, cat = ctx.spec, ctx.cat
-    cache = cat.memo.setdefault("candidates", {})
+    cache = ctx.cache.candidates
     candidates = cache.get(spec.tensorflow)
     if candidates is None:
         candidates = cache[spec.tensorflow] = [
@@ -328,10 +390,10 @@ def _passing(ctx: Ctx, variant: str, pool) -> list[Build]:
         return []
     if ctx.wheelhouse and ctx.spec.allow_community_builds:
         return [b for rel in pool for b in _builds(ctx, rel, variant) if _gate(ctx, b)]
-    _builds(ctx, pool[0], variant)  # makes sure ctx.builds_memo is set
+    _builds(ctx, pool[0], variant)  # makes sure ctx.build_group is set
     _gate_memo(ctx)
-    key = (id(ctx.builds_memo), id(ctx.gate_memo), variant, tuple(r.minor for r in pool))
-    memo = ctx.cat.memo.setdefault("passing", {})
+    key = (ctx.build_group, ctx.gate_sig, variant, tuple(r.minor for r in pool))
+    memo = ctx.cache.passing
     hit = memo.get(key)
     if hit is None:
         hit = memo[key] = [b for rel in pool for b in _builds(ctx, rel, variant) if _gate(ctx, b)]
@@ -371,7 +433,8 @@ def _builds(ctx: Ctx, rel: TFRelease, variant: str) -> tuple[Build, ...]:
             spec.allow_community_builds,
             spec.tensorflow,
         )
-        cache = ctx.builds_memo = ctx.cat.memo.setdefault("builds", {}).setdefault(group, {})
+        ctx.build_group = group
+        cache = ctx.builds_memo = ctx.cache.builds.setdefault(group, {})
     key = (rel.minor, variant)
     static = cache.get(key)
     if static is None:
@@ -401,6 +464,7 @@ def _wheelhouse_builds(ctx: Ctx, rel: TFRelease, variant: str):
                 url=w.location,
                 sha256=w.sha256,
                 source_url=w.location,
+                libc_floor=_file_floor(w.filename),
             )
 
 
@@ -425,6 +489,7 @@ def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
             targets=rel.targets,
             min_cc=rel.documented_min_cc,
             source_url=pkg.source,
+            libc_floor=_wheel_floor(ctx, pkg.name, rel.minor, plat),
         )
     os_name = _OS_OF_PLATFORM.get(plat)
     conda_plat = {"linux_x86_64": "linux-64", "windows": "win-64"}.get(plat)
@@ -490,6 +555,28 @@ def _fetch_by_hand(b: Build) -> str:
     )
 
 
+def _wheel_floor(ctx: Ctx, package: str, minor: str, platform: str) -> str | None:
+    """The glibc / macOS floor of ``package``'s ``minor`` wheels on ``platform``, from the
+    platform tags the catalog records (None: none recorded)."""
+    cache = ctx.cache
+    key = (package, minor, platform)
+    if key not in cache.libc_floor:
+        if cache.wheel_rows is None:
+            cache.wheel_rows = {(w.package, minor_of(w.minor)): w for w in ctx.cat.wheels.wheels}
+        row = cache.wheel_rows.get((package, minor))
+        cache.libc_floor[key] = row.libc_floor(platform) if row else None
+    return cache.libc_floor[key]
+
+
+def _file_floor(filename: str) -> str | None:
+    """The floor a wheel file's own platform tags set (``…-manylinux_2_27_x86_64.whl``)."""
+    tags = filename.removesuffix(".whl").rsplit("-", 1)[-1].split(".")
+    floors = [m.tag_floor(t) for t in tags]
+    if not floors or any(f is None for f in floors):
+        return None
+    return min(floors, key=V)
+
+
 def _community_url(cat: Catalog, cw: m.CommunityWheel) -> str | None:
     return cw.url  # the catalog's direct link (its `source` is the page describing it)
 
@@ -511,22 +598,25 @@ def _gpu_build_facts(ctx: Ctx, rel: TFRelease):
 def _gate_memo(ctx: Ctx) -> dict:
     if ctx.gate_memo is None:
         h = ctx.host
-        sig = (h.platform, h.simd, h.flags_known, ctx.spec.python, h.ccs)
-        ctx.gate_memo = ctx.cat.memo.setdefault("gate", {}).setdefault(sig, {})
+        sig = (h.platform, h.simd, h.flags_known, ctx.spec.python, h.ccs, h.libc)
+        ctx.gate_sig = sig
+        ctx.gate_memo = ctx.cache.gate.setdefault(sig, {})
     return ctx.gate_memo
 
 
 def _gate(ctx: Ctx, b: Build) -> bool:
     """The cheap, host-independent-of-software checks (CPU level, requested Python, GPU
-    compute capability), memoized per (build, CPU level, Python, GPUs): a release that
-    fails them is passed over with a dict look-up instead of a full check."""
+    compute capability), memoized per (what the build needs, CPU level, Python, GPUs): a
+    release that fails them is passed over with a dict look-up instead of a full check."""
     host = ctx.host
-    memo = ctx.gate_memo or _gate_memo(ctx)
-    key = id(b)
+    memo = ctx.gate_memo if ctx.gate_memo is not None else _gate_memo(ctx)
+    key = b.gate_key
     hit = memo.get(key)
     if hit is None:
         hit = True
         if b.needs_simd and host.is_x86 and not host.has_simd(b.needs_simd):
+            hit = False
+        elif host.libc_unmet(b):
             hit = False
         elif not b.pythons or (ctx.spec.python and ctx.spec.python not in b.pythons):
             hit = False
@@ -580,7 +670,7 @@ class Fit:
                 "host": host,
                 "ok": True,
                 "tensorflow": assemble(TensorflowChoice, vars(self.tensorflow)),
-                "python": assemble(Component, vars(self.python)),
+                "python": assemble(PythonChoice, vars(self.python)),
                 "cuda": assemble(Component, vars(self.cuda)),
                 "cudnn": assemble(Component, vars(self.cudnn)),
                 "driver": assemble(DriverChoice, vars(self.driver)),
@@ -612,6 +702,17 @@ def _plan_build(ctx: Ctx, b: Build) -> Fit:
         raise _fail(ctx, lambda: f"built for {b.needs_simd.upper()}, but {cpu} has only {have}")
     if b.needs_simd and host.is_x86:
         reasons.append(f"CPU: {b.needs_simd.upper()} present, as this build needs")
+
+    # C library / macOS version the wheels are tagged for
+    libc_why = host.libc_unmet(b)
+    if libc_why:
+        raise _fail(ctx, lambda: libc_why)
+    if b.libc_floor and host.libc is None:
+        what = "macOS" if host.platform.startswith("macos") else "glibc"
+        warnings.append(
+            f"C library not probed: TF {b.release.minor}'s wheels need {what} ≥ "
+            f"{b.libc_floor} (not checked)"
+        )
 
     # Python
     if not b.pythons:
@@ -918,7 +1019,7 @@ def _install_driver(ctx, branch: int, installed, need, why: str, reasons, reason
         version=installed,
         min_version=need,
         branch=branch,
-        source=_driver_source(ctx),
+        source=_driver_source(ctx, branch),
         reason=reason,
     )
 
@@ -934,7 +1035,7 @@ def _pick_branch(ctx: Ctx, need: str | None, used: list[GpuView]) -> m.DriverBra
     """The newest production/long-term branch that runs every GPU in ``used`` and meets
     ``need`` (memoized: it depends only on the OS column, the need and the architectures)."""
     key = (ctx.host.os_short, need, tuple(sorted({g.arch.name for g in used if g.arch})))
-    memo = ctx.cat.memo.setdefault("branch", {})
+    memo = ctx.cache.branch
     if key not in memo:
         memo[key] = _pick_branch_uncached(ctx, need, used)
     return memo[key]
@@ -962,18 +1063,20 @@ def _pick_branch_uncached(ctx, need, used):
     return (preferred or fits)[-1]
 
 
-def _driver_source(ctx: Ctx) -> str:
+def _driver_source(ctx: Ctx, branch: int) -> str:
+    """Where the driver comes from, as the driver operation will install it (the same
+    :func:`~tfprov.driver_packages.driver_packages`; the flavor is its ``auto`` rule)."""
     p = ctx.host.profile
     if p.os.wsl:
         return "Windows host driver (manual)"
     if p.os.family == "windows":
         return "NVIDIA Windows driver installer (configurable URL)"
-    distro = (p.os.distro or "").lower()
-    if distro in ("ubuntu",):
-        return "Ubuntu archive (nvidia-driver-<branch>)"
-    if distro in ("debian",):
-        return "Debian non-free (nvidia-driver)"
-    return "NVIDIA CUDA repository (cuda-drivers-<branch>)"
+    os_id, version = driver_target(p.os.distro, p.os.version)
+    kind = resolve_flavor("auto", branch, list(ctx.host.ccs))
+    pkgs = driver_packages(os_id, version, branch, kind)
+    if pkgs is None:
+        return f"none: tfprov installs no NVIDIA driver on {p.os.distro or 'this OS'}"
+    return pkgs.describe()
 
 
 # --- CUDA / cuDNN origin ------------------------------------------------------------------
@@ -991,7 +1094,7 @@ def _pin_of(reqs, prefix: str) -> str | None:
 
 def _conda_recipe(ctx: Ctx, b: Build) -> m.CondaRecipe | None:
     os_name = ctx.host.os_short if not ctx.host.profile.os.wsl else "linux"
-    memo = ctx.cat.memo.setdefault("conda_recipe", {})
+    memo = ctx.cache.conda_recipe
     key = (os_name, b.release.version)
     if key not in memo:
         memo[key] = next(
@@ -1144,7 +1247,7 @@ def _same_prefix(have: str, want: str) -> bool:
 def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
     host, spec = ctx.host, ctx.spec
     env_name = spec.env_name or f"tf{b.release.key[0]}{b.release.key[1]}"
-    host_pys = [p for p in b.pythons if p in host.pythons]
+    host_pys = [p for p in b.pythons if p in host.venv]  # those that can make a venv
     needs_conda = cuda_origin == "conda" or b.origin.startswith("conda:")
     manager = spec.env_manager
     if manager == "venv" and needs_conda:
@@ -1155,25 +1258,38 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
         py = spec.python
     elif manager == "venv":
         if not host_pys:
-            have = ", ".join(sorted(host.pythons, key=V)) or "none"
             raise _fail(
                 ctx,
-                lambda: f"env_manager: venv needs Python {_py_list(b.pythons)}; host has {have}",
+                lambda: (
+                    f"env_manager: venv needs Python {_py_list(b.pythons)} that can make a "
+                    f"venv; host has {_host_pythons(host)}"
+                ),
             )
-        py = host_pys[-1]
+        py = _system_first(host, host_pys)
     else:
         py = b.pythons[-1]
     if manager == "venv":
-        if py not in host.pythons:
-            have = ", ".join(sorted(host.pythons, key=V)) or "none"
+        vp = host.venv.get(py)
+        if vp is None:
             raise _fail(
-                ctx, lambda: f"env_manager: venv needs Python {py} on the host; host has {have}"
+                ctx,
+                lambda: (
+                    f"env_manager: venv needs Python {py} on the host that can make a venv; "
+                    f"host has {_host_pythons(host)}"
+                ),
             )
+        preferred = vp.distro and any(V(p) > V(py) and not host.venv[p].distro for p in host_pys)
         python = _Part(
             action="keep",
-            version=host.pythons[py],
+            version=vp.version,
             source="host",
-            reason=f"host Python {host.pythons[py]} is supported by TF {b.version}",
+            path=vp.path,
+            venv_package=vp.package,
+            reason=f"host Python {vp.version}"
+            + (f" ({vp.path})" if vp.path else "")
+            + f" is supported by TF {b.version}"
+            + ("; the distro's interpreter, preferred for a system env" if preferred else "")
+            + f"; {vp.why}",
         )
         env = _Part(
             action="install",
@@ -1196,7 +1312,7 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
             if cuda_origin == "conda"
             else "the build comes from conda"
             if needs_conda
-            else "no host Python that TF supports"
+            else _no_host_python(host, b)
             if not host_pys
             else "requested"
         )
@@ -1208,6 +1324,28 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
         )
     reasons.append(f"Python {python.version} in {env.manager} env '{env.name}' ({env.reason})")
     return env, python
+
+
+def _system_first(host: HostView, minors: list[str]) -> str:
+    """The minor a system venv uses: the newest one the distro's interpreter has, else
+    the newest."""
+    distro = [p for p in minors if host.venv[p].distro]
+    return (distro or minors)[-1]
+
+
+def _host_pythons(host: HostView) -> str:
+    """The host's interpreters for a refusal: the venv-capable ones, then why the others
+    cannot."""
+    have = [host.venv[p].version for p in sorted(host.venv, key=V)]
+    have += [host.no_venv[p] for p in sorted(host.no_venv, key=V)]
+    return "; ".join(have) or "none"
+
+
+def _no_host_python(host: HostView, b: Build) -> str:
+    unable = [host.no_venv[p] for p in b.pythons if p in host.no_venv]
+    if unable:
+        return "no host Python that TF supports can make a venv (" + "; ".join(unable) + ")"
+    return "no host Python that TF supports"
 
 
 def _tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
@@ -1362,7 +1500,14 @@ def _resolve_quiet(ctx: Ctx, spec: StackSpec, pool=None) -> Fit | None:
     """Plan under another spec, without explanations or alternatives of its own."""
     if spec.gpu == "require" and not ctx.host.gpus:
         return None
-    sub = Ctx(cat=ctx.cat, host=ctx.host, spec=spec, wheelhouse=ctx.wheelhouse, quiet=True)
+    sub = Ctx(
+        cat=ctx.cat,
+        host=ctx.host,
+        spec=spec,
+        wheelhouse=ctx.wheelhouse,
+        cache=ctx.cache,
+        quiet=True,
+    )
     return _search(sub, pool).plan
 
 
@@ -1370,7 +1515,7 @@ def _non_avx_minors(ctx: Ctx) -> set[str]:
     """Minor releases with a build below AVX on this platform (conda non-AVX packages,
     community wheels, this run's wheelhouse) — where allowing them could help."""
     plat = ctx.host.platform
-    memo = ctx.cat.memo.setdefault("non_avx", {})
+    memo = ctx.cache.non_avx
     if plat not in memo:
         os_name = _OS_OF_PLATFORM.get(plat)
         found = {

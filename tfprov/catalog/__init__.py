@@ -159,7 +159,6 @@ class Catalog:
 
     def __init__(self, files: dict[str, m.DataFile]):
         self.files = files
-        self.memo: dict[str, dict] = {}  # derived look-ups the resolver caches per process
         tf: m.TensorflowFile = files["tensorflow.yaml"]  # type: ignore[assignment]
         self.rules = tf.rules
         self.tested: m.TestedBuildsFile = files["tf_tested_builds.yaml"]  # type: ignore

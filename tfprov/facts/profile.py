@@ -20,7 +20,7 @@ from .cuda import CudaToolkits, Cudnn
 from .gpu import NvidiaSmiGpus, PciNvidiaGpus
 from .nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
 from .python import Pythons
-from .system import Wsl
+from .system import CLibrary, Wsl
 from .tensorflow import Installed
 
 MARKER = "@@tfprov-section "
@@ -32,6 +32,7 @@ SECTIONS: tuple[tuple[str, FactBase], ...] = (
     ("arch", Arch()),
     ("distribution", LinuxDistribution()),
     ("wsl", Wsl()),
+    ("libc", CLibrary()),
     ("cpu", CpuFeatures()),
     ("nvidia_smi", NvidiaSmiGpus()),
     ("pci_gpus", PciNvidiaGpus()),
@@ -112,17 +113,20 @@ def profile_from_facts(facts: dict) -> dict:
     )
 
     wsl = facts.get("wsl") or {}
+    libc = facts.get("libc") or {}
+    version = meta.get("VERSION_ID") or (
+        f"{dist['major']}" + (f".{dist['minor']}" if dist.get("minor") is not None else "")
+        if dist.get("major") is not None
+        else None
+    )
+    if family == "darwin":
+        version = libc.get("macos") or version
     return {
         "hostname": (facts.get("hostname") or "").strip() or "unknown",
         "os": {
             "family": family,
             "distro": (meta.get("ID") or dist.get("name") or "").lower() or None,
-            "version": meta.get("VERSION_ID")
-            or (
-                f"{dist['major']}" + (f".{dist['minor']}" if dist.get("minor") is not None else "")
-                if dist.get("major") is not None
-                else None
-            ),
+            "version": version,
             "arch": arch,
             "wsl": bool(wsl.get("wsl")),
         },
@@ -134,8 +138,14 @@ def profile_from_facts(facts: dict) -> dict:
         "gpus": gpus,
         "nvidia_driver": driver_version,
         "driver_error": smi_error,
+        "libc": {"name": libc["libc"], "version": libc.get("version")}
+        if libc.get("libc")
+        else None,
         **software_part(facts),
     }
+
+
+_PYTHON_KEYS = ("version", "path", "distro_package", "venv", "venv_package")
 
 
 def software_part(facts: dict) -> dict:
@@ -151,7 +161,7 @@ def software_part(facts: dict) -> dict:
         ],
         "cudnn": {"version": cudnn["version"], "path": cudnn.get("path")} if cudnn else None,
         "pythons": [
-            {"version": p["version"], "path": p.get("path")} for p in facts.get("pythons") or []
+            {k: v for k, v in p.items() if k in _PYTHON_KEYS} for p in facts.get("pythons") or []
         ],
         "conda": {
             "version": inst.get("version"),
@@ -168,7 +178,7 @@ class HostProfile(FactBase):
     """
     Everything tfprov's resolver needs about a host, in ONE remote command: the host
     profile JSON of :mod:`tfprov.profile` (``hostname``, ``os``, ``cpu``, ``gpus``,
-    ``nvidia_driver``, ``cuda_toolkits``, ``cudnn``, ``pythons``, ``conda``), plus
+    ``nvidia_driver``, ``cuda_toolkits``, ``cudnn``, ``pythons``, ``conda``, ``libc``), plus
     ``driver_error`` (nvidia-smi cannot talk to the driver) and ``probe`` (every single
     fact's own result, keyed by section: ``cpu``, ``nvidia_smi``, ``pci_gpus``, ``driver``,
     ``nouveau``, ``secure_boot``, ``kernel_headers``, ``cuda_toolkits``, ``cudnn``,

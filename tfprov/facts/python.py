@@ -16,10 +16,17 @@ PYTHON_NAMES = tuple(f"python3.{n}" for n in range(6, 15)) + ("python3", "python
 # Looked in besides the first match on PATH.
 PYTHON_DIRS = ("/usr/bin", "/usr/local/bin")
 
-# Runs on any interpreter from 2.6 to 3.14: version, sys.executable and its real path.
+# Runs on any interpreter from 2.6 to 3.14: version, sys.executable, its real path, and
+# 1 when ``python -m venv`` can work (venv and ensurepip import, ensurepip has its pip).
 _VERSION_SCRIPT = (
-    "import os, sys; v = sys.version_info; e = sys.executable or str(); "
-    'print("%d.%d.%d\\t%s\\t%s" % (v[0], v[1], v[2], e, os.path.realpath(e) if e else e))'
+    "import os, sys\n"
+    "v = sys.version_info; e = sys.executable or str(); ok = 0\n"
+    "try:\n"
+    "    import venv, ensurepip\n"
+    "    ok = ensurepip.version() and 1 or 0\n"
+    "except Exception:\n"
+    "    pass\n"
+    'print("%d.%d.%d\\t%s\\t%s\\t%d" % (v[0], v[1], v[2], e, os.path.realpath(e) if e else e, ok))'
 )
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
@@ -52,7 +59,10 @@ def python_candidates_sh(probe: str) -> str:
 
 def parse_pythons(lines: list[str]) -> list[dict]:
     """Parse the ``Pythons`` command's lines ``<path>\\t<X.Y.Z>\\t<sys.executable>\\t<real
-    path of sys.executable>`` into ``[{"version", "path"}]``.
+    path of sys.executable>\\t<venv 1|0>\\t<owning package>\\t<venv package>`` into
+    ``[{"version", "path", "distro_package", "venv", "venv_package"}]`` (the owning package
+    and the venv package None where empty).  Lines of the older four-field shape give
+    ``{"version", "path"}``.
 
     One entry per interpreter: lines whose real executable was already seen (``python3``
     and ``python3.11``, or two pyenv shims of one version) are dropped, keeping the first
@@ -62,17 +72,23 @@ def parse_pythons(lines: list[str]) -> list[dict]:
     seen: set[str] = set()
     found: list[dict] = []
     for line in lines:
-        parts = line.rstrip("\r\n").split("\t")
-        if len(parts) != 4:
+        parts = [p.strip() for p in line.rstrip("\r\n").split("\t")]
+        if len(parts) not in (4, 7):
             continue
-        path, version, executable, real = (p.strip() for p in parts)
+        path, version, executable, real = parts[:4]
         if not path.startswith("/") or not _VERSION_RE.match(version):
             continue
         key = real or executable or path
         if key in seen:
             continue
         seen.add(key)
-        found.append({"version": version, "path": path})
+        entry = {"version": version, "path": path}
+        if len(parts) == 7:
+            owner = parts[5].replace(",", " ").split()
+            entry["distro_package"] = owner[0] if owner else None
+            entry["venv"] = parts[4] == "1"
+            entry["venv_package"] = parts[6] or None
+        found.append(entry)
     found.sort(key=lambda p: tuple(int(x) for x in p["version"].split(".")))
     return found
 
@@ -80,7 +96,14 @@ def parse_pythons(lines: list[str]) -> list[dict]:
 class Pythons(TfprovFact):
     """
     The host's Python interpreters, one per distinct executable, sorted by version:
-    ``[{"version": "3.11.2", "path": "/usr/bin/python3.11"}]``.
+    ``[{"version": "3.11.2", "path": "/usr/bin/python3.11", "distro_package":
+    "python3.11-minimal", "venv": True, "venv_package": None}]``.
+
+    ``distro_package``: the package owning the interpreter's real file (``dpkg-query -S``
+    or ``rpm -qf``), None for pyenv, /usr/local and other builds.  ``venv``: whether
+    ``venv`` and ``ensurepip`` import and ensurepip has its pip wheel (what ``python -m
+    venv`` needs).  ``venv_package``: for a distro interpreter without them on apt hosts,
+    ``python3.X-venv`` when apt has a candidate for it, else None.
 
     Candidates are ``python3.6`` … ``python3.14``, ``python3`` and ``python``, each the first
     on PATH and in ``/usr/bin`` and ``/usr/local/bin``; each is run once (symlinks to one
@@ -105,12 +128,27 @@ class Pythons(TfprovFact):
     def command(self) -> str:
         return (
             "tfp_seen=:\n"
+            "tfp_t=$(printf '\\t')\n"
             "tfp_ask() {\n"
             '  tfp_r=$(readlink -f "$1" 2>/dev/null) || tfp_r=$1\n'
             '  case "$tfp_seen" in *":${tfp_r:-$1}:"*) return 0 ;; esac\n'
             '  tfp_seen="$tfp_seen${tfp_r:-$1}:"\n'
-            f"  tfp_o=$(\"$1\" -c '{_VERSION_SCRIPT}' 2>/dev/null) &&\n"
-            '    printf \'%s\\t%s\\n\' "$1" "$tfp_o"\n'
+            f"  tfp_o=$(\"$1\" -c '{_VERSION_SCRIPT}' 2>/dev/null) || return 0\n"
+            "  tfp_own= tfp_vp=\n"
+            "  if command -v dpkg-query >/dev/null 2>&1; then\n"
+            "    tfp_own=$(dpkg-query -S \"${tfp_r:-$1}\" 2>/dev/null | sed -n '1s/: .*//p')\n"
+            "  elif command -v rpm >/dev/null 2>&1; then\n"
+            "    tfp_own=$(rpm -qf --qf '%{NAME} ' \"${tfp_r:-$1}\" 2>/dev/null) || tfp_own=\n"
+            "  fi\n"
+            '  case "$tfp_o" in *"${tfp_t}0")\n'
+            '    if [ -n "$tfp_own" ] && command -v apt-cache >/dev/null 2>&1; then\n'
+            "      tfp_m=$(printf '%s' \"$tfp_o\" | cut -d. -f1,2)\n"
+            '      tfp_cv=$(apt-cache policy "python$tfp_m-venv" 2>/dev/null |'
+            " sed -n 's/^ *Candidate: //p')\n"
+            '      case "$tfp_cv" in ""|"(none)") ;; *) tfp_vp="python$tfp_m-venv" ;; esac\n'
+            "    fi ;;\n"
+            "  esac\n"
+            '  printf \'%s\\t%s\\t%s\\t%s\\n\' "$1" "$tfp_o" "$tfp_own" "$tfp_vp"\n'
             "  return 0\n"
             "}\n" + python_candidates_sh("tfp_ask") + "\ntrue"
         )

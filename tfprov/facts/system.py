@@ -1,10 +1,13 @@
-"""Operating-system facts pyinfra does not have: WSL detection.
+"""Operating-system facts pyinfra does not have: WSL detection, the C library (and macOS
+version) that decides which wheels pip can install.
 
 Hostname, kernel, architecture and distribution come from pyinfra's own
 ``pyinfra.facts.server`` facts (``Hostname``, ``Kernel``, ``Arch``, ``LinuxDistribution``).
 """
 
 from __future__ import annotations
+
+import re
 
 from .base import TfprovFact
 
@@ -52,3 +55,60 @@ class Wsl(TfprovFact):
 
     def process(self, output: list[str]) -> dict:
         return parse_wsl(output)
+
+
+_GETCONF_GLIBC = re.compile(r"^glibc (\d+\.\d+)")
+_LDD_GLIBC = re.compile(r"^ldd \(.*(?:GNU libc|GLIBC).*\) (\d+\.\d+)")
+_MUSL_VERSION = re.compile(r"^Version (\d+\.\d+(?:\.\d+)?)")
+_MACOS_VERSION = re.compile(r"^\d+\.\d+(?:\.\d+)?$")
+
+
+def parse_c_library(lines: list[str]) -> dict:
+    """``getconf GNU_LIBC_VERSION`` (``glibc 2.36``), the first lines of ``ldd --version``
+    (glibc: ``ldd (Debian GLIBC 2.36-9+deb12u14) 2.36``; musl's loader: ``musl libc
+    (x86_64)`` then ``Version 1.2.3``) and ``sw_vers -productVersion`` (macOS: ``14.4.1``)
+    into ``{"libc": "glibc" | "musl" | None, "version", "macos"}``."""
+    out = {"libc": None, "version": None, "macos": None}
+    musl = False
+    for raw in lines:
+        line = raw.strip()
+        m = _GETCONF_GLIBC.match(line) or _LDD_GLIBC.match(line)
+        if m and out["libc"] is None:
+            out["libc"], out["version"] = "glibc", m.group(1)
+        elif line.startswith("musl libc"):
+            musl = True
+            out["libc"] = "musl"
+        elif musl and (m := _MUSL_VERSION.match(line)) and out["version"] is None:
+            out["version"] = m.group(1)
+        elif _MACOS_VERSION.match(line):
+            out["macos"] = line
+    return out
+
+
+class CLibrary(TfprovFact):
+    """
+    The C library wheels are built against, and the macOS version: ``{"libc": "glibc" |
+    "musl" | None, "version": "2.36" | None, "macos": "14.4.1" | None}``.  pip installs a
+    ``manylinux_2_27`` wheel only where glibc is 2.27 or newer, none on musl, and a
+    ``macosx_12_0`` wheel only from macOS 12.0 on.
+
+    + default: all None (unknown)
+
+    .. code:: python
+
+        from tfprov.facts.system import CLibrary
+        libc = host.get_fact(CLibrary)  # {"libc": "glibc", "version": "2.36", "macos": None}
+    """
+
+    @staticmethod
+    def default() -> dict:
+        return {"libc": None, "version": None, "macos": None}
+
+    def command(self) -> str:
+        return (
+            "getconf GNU_LIBC_VERSION 2>/dev/null; ldd --version 2>&1 | head -n 2; "
+            "sw_vers -productVersion 2>/dev/null; true"
+        )
+
+    def process(self, output: list[str]) -> dict:
+        return parse_c_library(output)

@@ -27,6 +27,13 @@ from pyinfra.facts.dnf import DnfEnabledModules
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import server
 
+from ..driver_packages import (  # noqa: F401 - re-exported: the operation's rules
+    DEBIAN_DRIVERS,
+    OPEN_DEFAULT_FROM_BRANCH,
+    OPEN_MIN_CC,
+    driver_packages,
+    resolve_flavor,
+)
 from ..facts.gpu import NvidiaSmiGpus, PciNvidiaGpus
 from ..facts.nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
 from ..facts.system import Wsl
@@ -49,25 +56,6 @@ from .cuda import (
 
 FLAVORS = ("auto", "proprietary", "open", "server")
 
-# NVIDIA made the open kernel modules the recommended (and the .run installer's default)
-# flavor with the R560 driver; they support Turing (compute capability 7.5) and newer only.
-OPEN_DEFAULT_FROM_BRANCH = 560
-OPEN_MIN_CC = (7, 5)
-
-# Debian's own (non-free) driver packages per release and branch.  Read with `apt-cache
-# policy` against deb.debian.org (index of 2026-11-20) on a Debian 12 machine:
-#   nvidia-driver  535.309.01-0+deb12u1 bookworm-security, 535.261.03-1 bookworm,
-#                  535.309.01-0+deb11u1 bullseye-security (bullseye itself shipped
-#                  470.256.02-2, superseded by that security update: with bullseye-security
-#                  enabled, `nvidia-driver` is 535 on Debian 11 too)
-#   nvidia-tesla-470-driver  470.256.02-1~deb12u1 bookworm, 470.256.02-1~deb11u2 bullseye
-#                  (the 470 branch under its own package names, for Kepler GPUs)
-# The version is installed as `<package>=<branch>.*`, so a mirror without the security
-# suite fails loudly instead of installing another branch.
-DEBIAN_DRIVERS = {
-    "11": {535: "nvidia-driver", 470: "nvidia-tesla-470-driver"},
-    "12": {535: "nvidia-driver", 470: "nvidia-tesla-470-driver"},
-}
 DEBIAN_NONFREE_LIST = "/etc/apt/sources.list.d/tfprov-debian-nonfree.list"
 
 NOUVEAU_CONF = "/etc/modprobe.d/blacklist-nouveau.conf"
@@ -79,30 +67,6 @@ DKMS_SIGNING_CONF = "/etc/dkms/framework.conf.d/tfprov-mok.conf"
 _APT_DRIVER_NAME = re.compile(
     r"^(nvidia-driver(-\d+.*)?|cuda-drivers(-\d+)?|nvidia-open(-\d+)?|nvidia-tesla-\d+-driver)$"
 )
-
-
-def resolve_flavor(flavor: str, branch: int, capabilities: list[str | None]) -> str:
-    """The kernel-module flavor to install — the one place the ``"auto"`` rule lives.
-
-    An explicit ``"proprietary"``, ``"open"`` or ``"server"`` is taken as given.
-    ``"auto"`` means ``"open"`` when the branch is 560 or newer (NVIDIA's default from
-    R560 on) and every GPU is Turing or newer (compute capability 7.5+, what the open
-    modules support); ``"proprietary"`` otherwise, and also when no GPU or some GPU's
-    compute capability is unknown, since the proprietary modules run on every
-    architecture the branch supports except Blackwell, which needs ``"open"`` (pass it
-    explicitly for a host where the GPUs cannot be identified).
-
-    *capabilities*: one compute capability per GPU (``"8.6"``), None where unknown.
-    """
-    if flavor != "auto":
-        return flavor
-    if branch < OPEN_DEFAULT_FROM_BRANCH or not capabilities:
-        return "proprietary"
-    for cc in capabilities:
-        m = re.match(r"^(\d+)\.(\d+)$", str(cc or ""))
-        if not m or (int(m.group(1)), int(m.group(2))) < OPEN_MIN_CC:
-            return "proprietary"
-    return "open"
 
 
 def gpu_capabilities() -> list[str | None]:
@@ -178,21 +142,9 @@ def _debian_component_commands(target: Target, components: list[str]) -> list:
 def _apt_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
     """(need_driver, commands, hold names, held, (package, version prefix, source)) for
     Ubuntu and Debian."""
-    prefix = None
-    setup: list = []
-    if target.id == "ubuntu":
-        suffix = {"open": "-open", "server": "-server"}.get(kind, "")
-        package = f"nvidia-driver-{branch}{suffix}"
-        spec, source = package, "Ubuntu"
-    elif kind == "proprietary" and branch in DEBIAN_DRIVERS[target.version]:
-        package = DEBIAN_DRIVERS[target.version][branch]
-        spec, prefix, source = f"{package}={branch}.*", f"{branch}.", f"Debian {target.codename}"
-        setup = ["contrib", "non-free"] + (["non-free-firmware"] if target.version != "11" else [])
-    else:
-        # NVIDIA's CUDA install guide for Debian enables contrib for its driver packages
-        package = f"nvidia-open-{branch}" if kind == "open" else f"cuda-drivers-{branch}"
-        spec, source = package, "NVIDIA's CUDA repository"
-        setup = ["contrib"]
+    pkgs = driver_packages(target.id, target.version, branch, kind, target.codename)
+    package, spec, prefix, source = pkgs.package, pkgs.spec, pkgs.prefix, pkgs.source
+    setup = list(pkgs.components)
 
     version = installed_version(packages, package)
     need = version is None or (prefix is not None and not version.startswith(prefix))
@@ -200,7 +152,7 @@ def _apt_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
     if need:
         if setup:
             commands += _debian_component_commands(target, setup)
-        if source == "NVIDIA's CUDA repository":
+        if pkgs.nvidia_repo:
             commands += repo_commands(target, nvidia_repo_url)
         commands += unhold_commands(
             target, [h["name"] for h in holds if _APT_DRIVER_NAME.match(h["name"])]
@@ -216,7 +168,8 @@ def _apt_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
 def _dnf_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
     """(need_driver, commands, hold patterns, held, (package, version prefix, source)) for
     RHEL-family hosts."""
-    stream = f"{branch}-open" if kind == "open" else f"{branch}-dkms"
+    pkgs = driver_packages(target.id, target.version, branch, kind)
+    stream = pkgs.stream
     enabled = (fact(DnfEnabledModules) or {}).get("nvidia-driver")
     version = installed_version(packages, "nvidia-driver")
     need = enabled != stream or version is None or not version.startswith(f"{branch}.")
@@ -253,7 +206,7 @@ def _dnf_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
     # NVIDIA's driver installation guide ("Version locking") locks a branch with
     # `dnf versionlock '*nvidia*<branch>*'`: every installed package of the driver
     held = is_held(holds, "nvidia-driver", f"{branch}.")
-    description = ("nvidia-driver", f"{branch}.", f"NVIDIA's module stream nvidia-driver:{stream}")
+    description = (pkgs.package, pkgs.prefix, pkgs.source)
     return need, commands, [f"*nvidia*{branch}*"], held, description
 
 
