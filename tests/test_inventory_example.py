@@ -62,3 +62,22 @@ def test_windows_hosts_get_the_windows_profile_fact():
         "@winssh/192.0.2.52",
         "@winssh/192.0.2.53",
     ]
+
+
+def test_example_group_data_does_not_enable_reboots():
+    """A copied example must never reboot a lab's machines by default."""
+    import runpy
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parent.parent / "inventories" / "group_data").glob("*.py")):
+        assert runpy.run_path(str(path)).get("reboot", False) is False, path
+
+
+def test_docs_the_code_points_to_exist():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    for py in sorted((root / "tfprov").rglob("*.py")):
+        for doc in re.findall(r"docs/[\w.-]+\.md", py.read_text(encoding="utf-8")):
+            assert (root / doc).is_file(), f"{py} refers to missing {doc}"
