@@ -1323,6 +1323,8 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
             reason=why + ("" if conda else "; conda will be installed (Miniforge)"),
         )
     reasons.append(f"Python {python.version} in {env.manager} env '{env.name}' ({env.reason})")
+    if manager == "venv":
+        reasons.append(f"Python: {python.reason}")
     return env, python
 
 
