@@ -17,9 +17,9 @@ import sys
 import time
 
 from tfprov.catalog import load_catalog
-from tfprov.profile import HostProfile
-from tfprov.resolver import resolve
-from tfprov.spec import StackSpec
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
 
 OSES = [
     {"family": "linux", "distro": "ubuntu", "version": "22.04", "arch": "x86_64"},

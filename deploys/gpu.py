@@ -4,7 +4,7 @@
 
 Each host's stack spec comes from its inventory data (``tensorflow``, ``gpu``, ``python``,
 ``env_manager``, ``env_name``, ``driver``, ``cuda_source``, ``allow_community_builds``,
-``wheelhouse``) and its download sources from the keys in ``tfprov/sources.py``.
+``wheelhouse``) and its download sources from the keys in ``tfprov/model/sources.py``.
 A second run on a converged host changes nothing.  Each host's plan table is printed
 before pyinfra's changes and prompt; the fleet report (every host, reached or not) is
 printed at the end and written to ``$TFPROV_REPORT`` (default ``./tfprov-report.json``).
@@ -12,6 +12,6 @@ printed at the end and written to ``$TFPROV_REPORT`` (default ``./tfprov-report.
 
 from pyinfra import host, state
 
-from tfprov.deploy import deploy_host
+from tfprov.apply.deploy import deploy_host
 
 deploy_host(host, state)

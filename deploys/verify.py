@@ -7,6 +7,6 @@ Changes nothing on any host; prints the fleet report like ``deploys/gpu.py``.
 
 from pyinfra import host, state
 
-from tfprov.deploy import deploy_host
+from tfprov.apply.deploy import deploy_host
 
 deploy_host(host, state, verify_only=True)

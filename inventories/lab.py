@@ -5,7 +5,7 @@
 
 Host data may set any stack-spec key (tensorflow, gpu, python, env_manager, env_name,
 driver, cuda_source, allow_community_builds, wheelhouse), any download source of
-tfprov/sources.py (nvidia_repo_url, pip_index_url, pip_find_links, conda_channels …), and
+tfprov/model/sources.py (nvidia_repo_url, pip_index_url, pip_find_links, conda_channels …), and
 the deploy switches ``reboot`` (may tfprov reboot a host after a driver change),
 ``secure_boot_signing_key`` and ``driver_flavor``.  Group values live in group_data/.
 The addresses below are documentation addresses: replace them with your machines.

@@ -25,10 +25,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-# The local SSH test fleet (tests/fleet.py) needs debootstrap, iproute2, iptables and
+# The local SSH test fleet (lab/fleet.py) needs debootstrap, iproute2, iptables and
 # OpenSSH on this machine; installing them needs root.
 if [ "$(id -u)" -eq 0 ]; then
-    .venv/bin/python -m tests.fleet ensure-deps
+    .venv/bin/python -m lab.fleet ensure-deps
 else
     echo "bootstrap: not root: skipping the test fleet's packages (the fleet tests need root)" >&2
 fi

@@ -4,6 +4,6 @@
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "fleet: brings up local Debian 12 test hosts over SSH (tests/fleet.py); needs root and "
+        "fleet: brings up local Debian 12 test hosts over SSH (lab/fleet.py); needs root and "
         "network access to the package registries; deselect with -m 'not fleet'",
     )

@@ -8,7 +8,7 @@ import yaml
 
 from tfprov.catalog import CatalogError, _read, load_catalog, load_file, normalize_gpu_name
 from tfprov.catalog import models as m
-from tfprov.versions import V, minor_of
+from tfprov.model.versions import V, minor_of
 
 
 def _published_minors() -> list[str]:

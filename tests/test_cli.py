@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tfprov.cli import main
-from tfprov.plan import Plan
+from tfprov.model.plan import Plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROFILES = sorted(glob.glob(os.path.join(ROOT, "inventories", "profiles", "*.json")))

@@ -1,17 +1,19 @@
 """Plan → operations, for every plan kind and OS family (the deploy's pure half)."""
 
 from tests.test_resolver import RTX4090, SSE42, WIN10, host  # noqa: F401
-from tfprov.deploy import steps_for
-from tfprov.resolver import resolve
-from tfprov.sources import DEFAULTS
-from tfprov.spec import StackSpec
+from tfprov.apply.deploy import steps_for
+from tfprov.model.sources import DEFAULTS
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
 
 
 def steps(h, data=None, **spec):
     plan = resolve(h, StackSpec(**spec))
     assert plan.ok, plan.error
-    return [(s.op.__name__ if hasattr(s.op, "__name__") else str(s.op), s.kwargs)
-            for s in steps_for(plan, h, dict(DEFAULTS), data or {})], plan
+    return [
+        (s.op.__name__ if hasattr(s.op, "__name__") else str(s.op), s.kwargs)
+        for s in steps_for(plan, h, dict(DEFAULTS), data or {})
+    ], plan
 
 
 def names(st):
@@ -19,15 +21,25 @@ def names(st):
 
 
 def test_cpu_venv_on_debian():
-    st, _ = steps(host(distro="debian", version="12", pythons=[
-        {"version": "3.11.2", "path": "/usr/bin/python3.11"}]))
+    st, _ = steps(
+        host(
+            distro="debian",
+            version="12",
+            pythons=[{"version": "3.11.2", "path": "/usr/bin/python3.11"}],
+        )
+    )
     assert names(st) == ["packages", "virtualenv", "tensorflow"]
     assert st[0][1] == {"packages": ["python3.11-venv"]}
     assert st[1][1]["path"] == "/opt/tfprov/envs/tf221"
     assert st[1][1]["python"] == "/usr/bin/python3.11"
-    assert st[2][1] == {"env": "/opt/tfprov/envs/tf221", "package": "tensorflow-cpu",
-                        "version": "2.21.0", "requirement": None, "sha256": None,
-                        "repair": True}
+    assert st[2][1] == {
+        "env": "/opt/tfprov/envs/tf221",
+        "package": "tensorflow-cpu",
+        "version": "2.21.0",
+        "requirement": None,
+        "sha256": None,
+        "repair": True,
+    }
 
 
 def test_cpu_venv_on_rocky_has_no_apt_step():
@@ -49,10 +61,17 @@ def test_wsl_never_installs_a_linux_driver():
 
 
 def test_system_cuda_and_cudnn_for_a_venv():
-    st, plan = steps(host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.13",
-                     env_manager="venv")
-    assert names(st) == ["nvidia_repo", "cuda_toolkit", "cudnn", "packages", "virtualenv",
-                         "tensorflow"]
+    st, plan = steps(
+        host(gpus=[RTX4090], driver="535.154.05"), tensorflow="2.13", env_manager="venv"
+    )
+    assert names(st) == [
+        "nvidia_repo",
+        "cuda_toolkit",
+        "cudnn",
+        "packages",
+        "virtualenv",
+        "tensorflow",
+    ]
     assert st[1][1]["version"] == "11.8"
     assert st[2][1]["version"] == "8.6" and st[2][1]["cuda_version"] == "11.8"
 
@@ -89,8 +108,13 @@ def test_non_avx_conda_forge_build():
 
 
 def test_sources_from_inventory_reach_the_operations():
-    src = dict(DEFAULTS, pip_find_links="http://10.0.0.1/wh/", pip_no_index=True,
-               nvidia_repo_url="http://mirror.lab/cuda/repos", envs_dir="/srv/envs")
+    src = dict(
+        DEFAULTS,
+        pip_find_links="http://10.0.0.1/wh/",
+        pip_no_index=True,
+        nvidia_repo_url="http://mirror.lab/cuda/repos",
+        envs_dir="/srv/envs",
+    )
     h = host(gpus=[RTX4090])
     plan = resolve(h, StackSpec())
     st = steps_for(plan, h, src, {})
@@ -104,8 +128,8 @@ def test_sources_from_inventory_reach_the_operations():
 def test_wheelhouse_wheel_needs_a_sha256(tmp_path):
     import pytest
 
-    from tfprov.deploy import RefusedError
-    from tfprov.wheelhouse_index import list_wheelhouse
+    from tfprov.apply.deploy import RefusedError
+    from tfprov.apply.wheelhouse_index import list_wheelhouse
 
     name = "tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl"
     (tmp_path / name).write_bytes(b"")
@@ -125,8 +149,11 @@ def test_wheelhouse_wheel_needs_a_sha256(tmp_path):
 
 
 def test_host_data_repair_false_reaches_the_tensorflow_operation():
-    h = host(distro="debian", version="12", pythons=[
-        {"version": "3.11.2", "path": "/usr/bin/python3.11"}])
+    h = host(
+        distro="debian",
+        version="12",
+        pythons=[{"version": "3.11.2", "path": "/usr/bin/python3.11"}],
+    )
     plan = resolve(h, StackSpec(tensorflow="2.21"))
     assert steps_for(plan, h, dict(DEFAULTS), {"repair": False})[-1].kwargs["repair"] is False
     assert steps_for(plan, h, dict(DEFAULTS), {"repair": True})[-1].kwargs["repair"] is True

@@ -4,14 +4,18 @@ import pytest
 
 from tests.test_resolver import WIN10, host
 from tfprov import verify
-from tfprov.deploy import RefusedError, steps_for_windows
-from tfprov.resolver import resolve
-from tfprov.sources import DEFAULTS
-from tfprov.spec import StackSpec
+from tfprov.apply.deploy import RefusedError, steps_for_windows
+from tfprov.model.sources import DEFAULTS
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
 
 SHA = "ab" * 32
-LAPTOP = dict(**WIN10, gpus=["GeForce GTX 850M"], driver="456.71",
-              pythons=[{"version": "3.7.9", "path": "C:\\Python37\\python.exe"}])
+LAPTOP = dict(
+    **WIN10,
+    gpus=["GeForce GTX 850M"],
+    driver="456.71",
+    pythons=[{"version": "3.7.9", "path": "C:\\Python37\\python.exe"}],
+)
 
 
 def sources(**kw):
@@ -28,19 +32,33 @@ def ps_parses(text: str) -> bool:
 def test_tf21_on_the_gtx850m_laptop_maps_to_cuda_cudnn_venv_and_pip():
     h = host(**LAPTOP)
     plan = resolve(h, StackSpec(tensorflow="2.1"))
-    src = sources(win_cuda_installers={"10.1": {"url": "\\\\share\\cuda_10.1.exe", "sha256": SHA}},
-                  win_cudnn_zips={"7.6": {"url": "\\\\share\\cudnn-7.6.zip", "sha256": SHA}})
+    src = sources(
+        win_cuda_installers={"10.1": {"url": "\\\\share\\cuda_10.1.exe", "sha256": SHA}},
+        win_cudnn_zips={"7.6": {"url": "\\\\share\\cudnn-7.6.zip", "sha256": SHA}},
+    )
     steps = steps_for_windows(plan, h, src, {})
     assert [s.op.__name__ for s in steps] == [
-        "cuda_toolkit", "machine_env", "machine_path", "cudnn", "virtualenv", "tensorflow_pip"]
-    assert steps[0].kwargs == {"version": "10.1", "installer_url": "\\\\share\\cuda_10.1.exe",
-                               "sha256": SHA}
+        "cuda_toolkit",
+        "machine_env",
+        "machine_path",
+        "cudnn",
+        "virtualenv",
+        "tensorflow_pip",
+    ]
+    assert steps[0].kwargs == {
+        "version": "10.1",
+        "installer_url": "\\\\share\\cuda_10.1.exe",
+        "sha256": SHA,
+    }
     assert steps[1].kwargs["value"].endswith("CUDA\\v10.1")
     assert steps[4].kwargs["path"] == "C:\\tfprov\\envs\\tf21"
     assert steps[4].kwargs["python_exe"] == "C:\\Python37\\python.exe"
-    assert steps[5].kwargs == {"python_exe": "C:\\tfprov\\envs\\tf21\\Scripts\\python.exe",
-                               "package": "tensorflow", "version": "2.1.4",
-                               "repair": True}
+    assert steps[5].kwargs == {
+        "python_exe": "C:\\tfprov\\envs\\tf21\\Scripts\\python.exe",
+        "package": "tensorflow",
+        "version": "2.1.4",
+        "repair": True,
+    }
 
 
 def test_missing_pinned_installer_is_refused_by_name():
@@ -55,8 +73,12 @@ def test_windows_conda_recipe_needs_a_pinned_miniforge():
     plan = resolve(h, StackSpec())  # TF 2.10.1 GPU with conda cudatoolkit 11.2 / cudnn 8.1.0
     with pytest.raises(RefusedError, match="win_miniforge_url"):
         steps_for_windows(plan, h, sources(), {})
-    steps = steps_for_windows(plan, h, sources(win_miniforge_url="\\\\share\\Miniforge3.exe",
-                                               win_miniforge_sha256=SHA), {})
+    steps = steps_for_windows(
+        plan,
+        h,
+        sources(win_miniforge_url="\\\\share\\Miniforge3.exe", win_miniforge_sha256=SHA),
+        {},
+    )
     assert [s.op.__name__ for s in steps] == ["miniconda", "condarc", "conda_env"]
     env = steps[-1].kwargs
     assert env["conda_packages"] == ["cudatoolkit=11.2", "cudnn=8.1.0"]
@@ -67,27 +89,41 @@ def test_driver_from_the_pinned_table():
     h = host(**{**LAPTOP, "driver": None})
     plan = resolve(h, StackSpec(tensorflow="2.1"))
     assert plan.driver.branch == 580
-    src = sources(win_driver_installers={"452.06": {"url": "u1", "sha256": SHA},
-                                         "472.12": {"url": "u2", "sha256": SHA},
-                                         "580.88": {"url": "u3", "sha256": SHA},
-                                         "581.57": {"url": "u4", "sha256": SHA}},
-                  win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
-                  win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}})
+    src = sources(
+        win_driver_installers={
+            "452.06": {"url": "u1", "sha256": SHA},
+            "472.12": {"url": "u2", "sha256": SHA},
+            "580.88": {"url": "u3", "sha256": SHA},
+            "581.57": {"url": "u4", "sha256": SHA},
+        },
+        win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
+        win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}},
+    )
     first = steps_for_windows(plan, h, src, {"reboot": True})[0]
     assert first.op.__name__ == "nvidia_driver"
-    assert first.kwargs == {"version": "581.57", "installer_url": "u4", "sha256": SHA,
-                            "allow_reboot": True}
+    assert first.kwargs == {
+        "version": "581.57",
+        "installer_url": "u4",
+        "sha256": SHA,
+        "allow_reboot": True,
+    }
 
 
 # A Tesla K40 (Kepler): the last branch supporting it is 470; 551.61 dropped Kepler.
-K40 = dict(**WIN10, gpus=["Tesla K40c"], driver=None,
-           pythons=[{"version": "3.7.9", "path": "C:\\Python37\\python.exe"}])
-K40_SRC = dict(win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
-               win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}})
+K40 = dict(
+    **WIN10,
+    gpus=["Tesla K40c"],
+    driver=None,
+    pythons=[{"version": "3.7.9", "path": "C:\\Python37\\python.exe"}],
+)
+K40_SRC = dict(
+    win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
+    win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}},
+)
 
 
 def test_windows_driver_versions_map_to_their_branch():
-    from tfprov.deploy import windows_driver_branch
+    from tfprov.apply.deploy import windows_driver_branch
 
     assert windows_driver_branch("472.12") == 470
     assert windows_driver_branch("475.14") == 470  # the branch's last Windows release
@@ -136,12 +172,20 @@ def test_windows_virtualenv_script_parses():
     from tfprov.operations import windows
 
     state = FakeState()
-    fake = create_host(state, facts={"windows.WinFileExists": {
-        "path=C:\\tfprov\\envs\\tf21\\Scripts\\python.exe": False}})
+    fake = create_host(
+        state,
+        facts={
+            "windows.WinFileExists": {"path=C:\\tfprov\\envs\\tf21\\Scripts\\python.exe": False}
+        },
+    )
     with ctx_state.use(state), ctx_host.use(fake):
-        cmds = list(windows.virtualenv._inner(path="C:\\tfprov\\envs\\tf21",
-                                             python_exe="C:\\Python37\\python.exe",
-                                             pip_config="[global]\nno-index = true\n"))
+        cmds = list(
+            windows.virtualenv._inner(
+                path="C:\\tfprov\\envs\\tf21",
+                python_exe="C:\\Python37\\python.exe",
+                pip_config="[global]\nno-index = true\n",
+            )
+        )
     assert len(cmds) == 1 and ps_parses(str(cmds[0]))
     assert "'-m', 'venv', 'C:\\tfprov\\envs\\tf21'" in str(cmds[0])
 
@@ -149,7 +193,9 @@ def test_windows_virtualenv_script_parses():
 def test_host_data_repair_false_reaches_the_windows_tensorflow_operation():
     h = host(**LAPTOP)
     plan = resolve(h, StackSpec(tensorflow="2.1"))
-    src = sources(win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
-                  win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}})
+    src = sources(
+        win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
+        win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}},
+    )
     tf_step = steps_for_windows(plan, h, src, {"repair": False})[-1]
     assert tf_step.op.__name__ == "tensorflow_pip" and tf_step.kwargs["repair"] is False

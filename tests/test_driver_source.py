@@ -13,10 +13,10 @@ import yaml
 from pyinfra.context import ctx_host, ctx_state
 from pyinfra_testing.util import FakeState, create_host
 
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
 from tfprov.operations.driver import nvidia_driver
-from tfprov.profile import HostProfile
-from tfprov.resolver import resolve
-from tfprov.spec import StackSpec
+from tfprov.resolve import resolve
 
 CASES = Path(__file__).parent / "operations" / "driver.nvidia_driver"
 

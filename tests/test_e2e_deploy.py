@@ -1,10 +1,10 @@
 """End to end on real SSH hosts: `pyinfra <fleet> deploys/gpu.py` installs a real CPU
 TensorFlow in a venv on each host of a local fleet (network namespaces with their own
-addresses and sshd, see tests/fleet.py), verifies it, changes nothing on a second run,
+addresses and sshd, see lab/fleet.py), verifies it, changes nothing on a second run,
 and converges to another TensorFlow version when the spec changes.
 
 TensorFlow comes from a wheelhouse the controller fills once per run (pip download) and
-serves over HTTP on the fleet bridge, as a lab's artifact server would (tests/lab.py).
+serves over HTTP on the fleet bridge, as a lab's artifact server would (lab/demo.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.lab import (
+from lab.demo import (
     WheelhouseServer,
     cache_dir,
     deploy_run,
@@ -34,9 +34,9 @@ HOSTS = 3
 def fleet():
     import os
 
-    from tests.fleet import DEFAULT_DIR, Fleet
+    from lab.fleet import DEFAULT_DIR, Fleet
 
-    # its own directory and bridge, sharing the cached base image with `tests.fleet up`;
+    # its own directory and bridge, sharing the cached base image with `lab.fleet up`;
     # TFPROV_E2E_BRIDGE / TFPROV_E2E_SUBNET let two checkouts run it side by side
     bridge = os.environ.get("TFPROV_E2E_BRIDGE", "tfprove0")
     subnet = os.environ.get("TFPROV_E2E_SUBNET", "10.203.2.0/24")

@@ -4,7 +4,7 @@ repaired by the next `pyinfra … deploys/gpu.py` run and verified, the run afte
 nothing, and with `repair: false` the run fails saying what is broken and leaves the env
 as it is.
 
-The host's wheelhouse is the e2e one (tests/lab.py) plus numpy 1.25.2 from PyPI (pip
+The host's wheelhouse is the e2e one (lab/demo.py) plus numpy 1.25.2 from PyPI (pip
 checks it against PyPI's hashes), served on this test's own fleet network.
 """
 
@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.lab import WheelhouseServer, cache_dir, fill_wheelhouse, run_deploy, write_inventory
+from lab.demo import WheelhouseServer, cache_dir, fill_wheelhouse, run_deploy, write_inventory
 
 pytestmark = pytest.mark.fleet
 
@@ -27,7 +27,7 @@ OLD_NUMPY = "1.25.2"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    from tests.fleet import DEFAULT_DIR, Fleet
+    from lab.fleet import DEFAULT_DIR, Fleet
 
     old = cache_dir() / f"numpy-{OLD_NUMPY}"
     subprocess.run(

@@ -2,7 +2,7 @@
 
 from tfprov.facts.profile import process_sections, profile_from_facts
 from tfprov.facts.system import CLibrary, parse_c_library
-from tfprov.profile import HostProfile
+from tfprov.model.profile import HostProfile
 
 
 def test_glibc_ldd_banner_without_distro_tag():

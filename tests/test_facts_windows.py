@@ -22,9 +22,9 @@ import tree_sitter_powershell as tsp
 import yaml
 
 from tfprov.facts import windows as w
-from tfprov.profile import HostProfile as Profile
-from tfprov.resolver import resolve
-from tfprov.spec import StackSpec
+from tfprov.model.profile import HostProfile as Profile
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
 
 CASES = Path(__file__).parent / "facts"
 PARSER = ts.Parser(ts.Language(tsp.language()))
@@ -110,7 +110,7 @@ def test_cpu_flags_are_never_guessed_from_the_name():
 
 
 def test_cpu_flags_feed_the_resolver_names():
-    from tfprov.resolver import _FLAG_TO_LEVEL
+    from tfprov.resolve import _FLAG_TO_LEVEL
 
     assert set(w.PROCESSOR_FEATURES.values()) - {"ssse3"} <= set(_FLAG_TO_LEVEL)
 

@@ -1,7 +1,7 @@
-"""The local test fleet (tests/fleet.py): real SSH hosts that pyinfra reaches with pinned keys.
+"""The local test fleet (lab/fleet.py): real SSH hosts that pyinfra reaches with pinned keys.
 
 Brings up 2 hosts on their own bridge and subnet (so a fleet started by hand with
-``python -m tests.fleet up`` can stay up), reusing the machine's cached base image
+``python -m lab.fleet up`` can stay up), reusing the machine's cached base image
 (``TFPROV_FLEET_BASE``, default ``/var/tmp/tfprov-fleet/base``; built on first use, ~1 min).
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 try:
-    from tests.fleet import DEFAULT_DIR, Fleet, FleetHost
+    from lab.fleet import DEFAULT_DIR, Fleet, FleetHost
 except ImportError:  # pytest run without the repository root on sys.path
     from fleet import DEFAULT_DIR, Fleet, FleetHost
 
@@ -35,9 +35,7 @@ SUBNET = "10.203.1.0/24"
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     base = os.environ.get("TFPROV_FLEET_BASE") or DEFAULT_DIR / "base"
-    with Fleet(
-        tmp_path_factory.mktemp("fleet"), base_dir=base, bridge=BRIDGE, subnet=SUBNET
-    ) as f:
+    with Fleet(tmp_path_factory.mktemp("fleet"), base_dir=base, bridge=BRIDGE, subnet=SUBNET) as f:
         hosts = f.up(2)
         assert [(h.name, h.address) for h in hosts] == [
             ("fleet-1", "10.203.1.11"),
@@ -114,9 +112,7 @@ def test_unknown_host_key_is_refused(fleet, tmp_path):
 def test_wrong_host_key_is_refused(fleet, tmp_path):
     host = fleet.hosts[0]
     impostor = tmp_path / "impostor"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-f", str(impostor)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-f", str(impostor)], check=True)
     kind, blob = impostor.with_suffix(".pub").read_text().split()[:2]
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(f"{host.address} {kind} {blob}\n")

@@ -1,6 +1,6 @@
 """The fleet report, host names, operation names and the plan table, as a user meets them:
 real `pyinfra … deploys/gpu.py` and `tfprov` runs on simulated hosts (pyinfra's @fake
-connector, tests/fakehosts.py) and an unreachable loopback host; nothing is installed
+connector, lab/fakehosts.py) and an unreachable loopback host; nothing is installed
 anywhere and no traffic leaves loopback."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from importlib.metadata import version
 import pytest
 
 import tfprov
-from tests.fakehosts import CAPTURED_HOSTNAME, closed_port, write_inventory
+from lab.fakehosts import CAPTURED_HOSTNAME, closed_port, write_inventory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -250,11 +250,11 @@ def test_every_step_has_a_step_kind_name(windows):
     profile's plan is named by one of STEP_KINDS."""
     import glob
 
+    from tfprov.apply.deploy import STEP_KINDS, RefusedError, steps_for, steps_for_windows
     from tfprov.cli import load_profile
-    from tfprov.deploy import STEP_KINDS, RefusedError, steps_for, steps_for_windows
-    from tfprov.resolver import resolve
-    from tfprov.sources import DEFAULTS, sources_for
-    from tfprov.spec import StackSpec
+    from tfprov.model.sources import DEFAULTS, sources_for
+    from tfprov.model.spec import StackSpec
+    from tfprov.resolve import resolve
 
     build = steps_for_windows if windows else steps_for
     seen = set()

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tfprov.cli import main
-from tfprov.hostdata import HOST_KEYS, validate_hosts
-from tfprov.names import env_name_problem
-from tfprov.sources import SOURCE_KEYS
-from tfprov.spec import SPEC_KEYS, SpecError, spec_from_mapping
+from tfprov.model.hostdata import HOST_KEYS, validate_hosts
+from tfprov.model.names import env_name_problem
+from tfprov.model.sources import SOURCE_KEYS
+from tfprov.model.spec import SPEC_KEYS, SpecError, spec_from_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "inventories" / "profiles" / "ubuntu2204-rtx4090.json"

@@ -3,10 +3,10 @@ pydantic would build and accept."""
 
 import pytest
 
-from tfprov.plan import Component, DriverChoice, Plan, TensorflowChoice, assemble
-from tfprov.profile import HostProfile
-from tfprov.resolver import resolve
-from tfprov.spec import StackSpec
+from tfprov.model.plan import Component, DriverChoice, Plan, TensorflowChoice, assemble
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
 
 
 def test_assemble_equals_model_construct():

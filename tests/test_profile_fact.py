@@ -8,9 +8,9 @@ from pathlib import Path
 import yaml
 
 from tfprov.facts.profile import MARKER, SECTIONS, HostProfile, combined_command
-from tfprov.profile import HostProfile as Profile
-from tfprov.resolver import resolve
-from tfprov.spec import StackSpec
+from tfprov.model.profile import HostProfile as Profile
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
 
 CASES = Path(__file__).parent / "facts"
 

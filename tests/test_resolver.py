@@ -7,10 +7,10 @@ comment on each scenario names the facts that decide it.
 
 import pytest
 
-from tfprov.profile import HostProfile
-from tfprov.resolver import resolve
-from tfprov.spec import StackSpec
-from tfprov.wheelhouse import parse_wheel_name
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
+from tfprov.resolve.wheelhouse import parse_wheel_name
 
 AVX2 = ["sse2", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma"]
 SSE42 = ["sse2", "ssse3", "sse4_1", "sse4_2"]

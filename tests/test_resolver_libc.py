@@ -10,10 +10,10 @@ import json
 from tests.test_cli import profile
 from tests.test_resolver import AVX2, host, plan
 from tfprov.cli import main
-from tfprov.profile import HostProfile
-from tfprov.resolver import resolve
-from tfprov.spec import StackSpec
-from tfprov.wheelhouse import parse_wheel_name
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
+from tfprov.resolve.wheelhouse import parse_wheel_name
 
 
 def test_glibc_2_17_gets_tf_2_20_and_the_reason():

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfprov.catalog import load_catalog
-from tfprov.profile import HostProfile
-from tfprov.resolver import resolve
-from tfprov.resolver_cache import ResolverCache, cache_for
-from tfprov.spec import StackSpec
-from tfprov.wheelhouse import parse_wheel_name
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
+from tfprov.resolve.cache import ResolverCache, cache_for
+from tfprov.resolve.wheelhouse import parse_wheel_name
 
 PROFILES = [
     json.loads(p.read_text())

@@ -1,6 +1,6 @@
 import pytest
 
-from tfprov.spec import SpecError, StackSpec, load_spec_file, spec_from_mapping
+from tfprov.model.spec import SpecError, StackSpec, load_spec_file, spec_from_mapping
 
 
 def write(tmp_path, text):

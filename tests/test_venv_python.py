@@ -9,13 +9,13 @@ from pathlib import Path
 
 import yaml
 
+from tfprov.apply.deploy import steps_for
 from tfprov.cli import main
-from tfprov.deploy import steps_for
 from tfprov.facts.python import parse_pythons
-from tfprov.profile import HostProfile
-from tfprov.resolver import resolve
-from tfprov.sources import DEFAULTS
-from tfprov.spec import StackSpec
+from tfprov.model.profile import HostProfile
+from tfprov.model.sources import DEFAULTS
+from tfprov.model.spec import StackSpec
+from tfprov.resolve import resolve
 
 CASES = Path(__file__).parent / "facts" / "python.Pythons"
 

@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from tfprov.wheelhouse import parse_wheel_name
-from tfprov.wheelhouse_index import WheelhouseError, list_wheelhouse
+from tfprov.apply.wheelhouse_index import WheelhouseError, list_wheelhouse
+from tfprov.resolve.wheelhouse import parse_wheel_name
 
 
 def test_naming_rule():

@@ -20,21 +20,28 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import __version__
-from .catalog import CatalogError, load_catalog
-from .plan import Plan
-from .probe import ProbeError, ProbeResult, host_specs, load_inventory, probe_hosts
-from .profile import HostProfile
-from .report import (
+from tfprov import __version__
+from tfprov.apply.wheelhouse_index import WheelhouseError, list_wheelhouse
+from tfprov.catalog import CatalogError, load_catalog
+from tfprov.model.plan import Plan
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import (
+    SPEC_KEYS,
+    SpecError,
+    StackSpec,
+    format_errors,
+    load_spec_file,
+    spec_from_mapping,
+)
+from tfprov.probe import ProbeError, ProbeResult, host_specs, load_inventory, probe_hosts
+from tfprov.report import (
     matrix_for_cuda,
     matrix_for_gpu,
     matrix_for_tensorflow,
     render_plan,
     summary_line,
 )
-from .resolver import resolve
-from .spec import SPEC_KEYS, SpecError, StackSpec, format_errors, load_spec_file, spec_from_mapping
-from .wheelhouse_index import WheelhouseError, list_wheelhouse
+from tfprov.resolve import resolve
 
 
 class InputError(Exception):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .catalog import Catalog, runnable
-from .plan import Plan
-from .profile import HostProfile
-from .spec import StackSpec
-from .versions import V, minor_of
+from tfprov.catalog import Catalog, runnable
+from tfprov.model.plan import Plan
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
+from tfprov.model.versions import V, minor_of
 
 
 def _host_line(p: HostProfile) -> str:

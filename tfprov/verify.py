@@ -45,8 +45,7 @@ print("@@tfprov-verify " + json.dumps(out))
 
 def command(python: str) -> str:
     """The shell command that runs the check with ``python`` (the env's interpreter)."""
-    return (f"{shlex.quote(python)} -c {shlex.quote(SCRIPT)} 2>&1; "
-            f"echo \"{EXIT}$?\"")
+    return f'{shlex.quote(python)} -c {shlex.quote(SCRIPT)} 2>&1; echo "{EXIT}$?"'
 
 
 def command_windows(python: str) -> str:
@@ -58,14 +57,16 @@ def command_windows(python: str) -> str:
         "[IO.File]::WriteAllText($f, @'\n" + SCRIPT.strip("\n") + "\n'@, "
         "(New-Object System.Text.UTF8Encoding $false))\n"
         "$ErrorActionPreference = 'Continue'\n"
-        f"& {quoted} $f 2>&1 | ForEach-Object {{ \"$_\" }}\n"
-        f"\"{EXIT}$LASTEXITCODE\""
+        f'& {quoted} $f 2>&1 | ForEach-Object {{ "$_" }}\n'
+        f'"{EXIT}$LASTEXITCODE"'
     )
 
 
 # Windows reports a crash of the process as an NTSTATUS exit code
-_NTSTATUS = {0xC000001D: "Illegal instruction (the CPU lacks an instruction this build "
-                         "uses, usually AVX)", 0xC0000005: "Access violation"}
+_NTSTATUS = {
+    0xC000001D: "Illegal instruction (the CPU lacks an instruction this build uses, usually AVX)",
+    0xC0000005: "Access violation",
+}
 
 
 def parse(lines: list[str], expect_gpu: bool) -> dict:
@@ -79,17 +80,21 @@ def parse(lines: list[str], expect_gpu: bool) -> dict:
     for line in lines:
         if line.startswith(MARK):
             try:
-                result = json.loads(line[len(MARK):])
+                result = json.loads(line[len(MARK) :])
             except ValueError:
                 pass
         elif line.startswith(EXIT):
-            code = int(line[len(EXIT):].strip() or 0)
+            code = int(line[len(EXIT) :].strip() or 0)
     if code is not None and (code & 0xFFFFFFFF) in _NTSTATUS and "tensorflow" not in result:
         result = {"ok": False, "error": f"Python died: {_NTSTATUS[code & 0xFFFFFFFF]}"}
     elif code and 128 < code < 256 and "tensorflow" not in result:
         sig = code - 128
-        name = {4: "Illegal instruction (the CPU lacks an instruction this build uses, "
-                   "usually AVX)", 6: "Aborted", 9: "Killed", 11: "Segmentation fault"}
+        name = {
+            4: "Illegal instruction (the CPU lacks an instruction this build uses, usually AVX)",
+            6: "Aborted",
+            9: "Killed",
+            11: "Segmentation fault",
+        }
         result = {"ok": False, "error": f"Python died: {name.get(sig, f'signal {sig}')}"}
     elif "ok" not in result or (not result.get("ok") and "error" not in result):
         tail = [x for x in lines if not x.startswith((MARK, EXIT))][-3:]
@@ -99,9 +104,11 @@ def parse(lines: list[str], expect_gpu: bool) -> dict:
         on_gpu = bool(result.get("gpus")) and "GPU" in str(result.get("device", "")).upper()
         if not on_gpu:
             result["ok"] = False
-            result["error"] = ("the plan expects a GPU, but TensorFlow sees "
-                               f"{len(result.get('gpus') or [])} GPU(s) and ran the op on "
-                               f"{result.get('device') or 'the CPU'}")
+            result["error"] = (
+                "the plan expects a GPU, but TensorFlow sees "
+                f"{len(result.get('gpus') or [])} GPU(s) and ran the op on "
+                f"{result.get('device') or 'the CPU'}"
+            )
     return result
 
 
@@ -109,8 +116,10 @@ def summary(result: dict) -> str:
     if not result.get("ok"):
         return "FAILED: " + str(result.get("error", "unknown error"))
     where = "GPU" if "GPU" in str(result.get("device", "")).upper() else "CPU"
-    return (f"ok: TF {result.get('tensorflow')}, {len(result.get('gpus') or [])} GPU(s), "
-            f"reduce_sum on {where}")
+    return (
+        f"ok: TF {result.get('tensorflow')}, {len(result.get('gpus') or [])} GPU(s), "
+        f"reduce_sum on {where}"
+    )
 
 
 def dumps(result: dict) -> str:

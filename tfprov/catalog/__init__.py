@@ -15,8 +15,8 @@ from importlib import resources
 
 import yaml
 
-from ..versions import V, cc_tuple, expand_python_range, minor_of
-from . import models as m
+from tfprov.catalog import models as m
+from tfprov.model.versions import V, cc_tuple, expand_python_range, minor_of
 
 try:  # the C loader is ~10x faster; fall back when libyaml is missing
     _Loader = yaml.CSafeLoader

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..versions import V, cc_tuple, spec_set
+from tfprov.model.versions import V, cc_tuple, spec_set
 
 
 class _Strict(BaseModel):

@@ -49,7 +49,7 @@ def split_marked(lines: list[str], marker: str) -> dict[str, list[str]]:
     current = None
     for line in lines:
         if line.startswith(marker):
-            current = line[len(marker):].strip()
+            current = line[len(marker) :].strip()
             out[current] = []
         elif current is not None:
             out[current].append(line)

@@ -13,7 +13,7 @@ import ntpath
 import posixpath
 import re
 
-from .base import TfprovFact
+from tfprov.facts.base import TfprovFact
 
 # Install directories looked for in root's and the user's home, and directly in /opt.
 HOME_PREFIXES = (

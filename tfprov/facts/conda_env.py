@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .base import TfprovFact, sh_quote
+from tfprov.facts.base import TfprovFact, sh_quote
 
 
 def _first_json_value(text: str):

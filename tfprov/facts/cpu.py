@@ -7,7 +7,7 @@ on ppc64le the altivec/vsx capabilities named in the ``cpu`` line.
 
 from __future__ import annotations
 
-from .base import TfprovFact, kv_blocks
+from tfprov.facts.base import TfprovFact, kv_blocks
 
 # The x86 levels that decide which TensorFlow build runs, lowest first.
 X86_SIMD_FLAGS = ("sse2", "sse4_1", "sse4_2", "avx", "avx2", "fma", "avx512f")

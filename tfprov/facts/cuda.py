@@ -18,7 +18,7 @@ import json
 import posixpath
 import re
 
-from .base import TfprovFact
+from tfprov.facts.base import TfprovFact
 
 MARKER = "== "
 

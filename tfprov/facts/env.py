@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .base import TfprovFact, sh_quote, split_marked
-from .tensorflow import TF_SCRIPT, parse_env_line, tensorflow_entry
+from tfprov.facts.base import TfprovFact, sh_quote, split_marked
+from tfprov.facts.tensorflow import TF_SCRIPT, parse_env_line, tensorflow_entry
 
 MARK = _MARK = "@@tfprov-env "  # section markers (the Windows pip health fact prints them too)
 _PIP_VERSION = re.compile(r"^pip (\S+) from ")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 
-from .base import TfprovFact
+from tfprov.facts.base import TfprovFact
 
 # --- nvidia-smi --query-gpu ------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .base import TfprovFact
+from tfprov.facts.base import TfprovFact
 
 PROC_VERSION = "/proc/driver/nvidia/version"
 SECURE_BOOT_EFIVAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"

@@ -12,16 +12,16 @@ from __future__ import annotations
 from pyinfra.api import FactBase
 from pyinfra.facts.server import Arch, Hostname, Kernel, LinuxDistribution
 
-from ..catalog import load_catalog
-from .base import split_marked
-from .conda import Conda
-from .cpu import CpuFeatures
-from .cuda import CudaToolkits, Cudnn
-from .gpu import NvidiaSmiGpus, PciNvidiaGpus
-from .nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
-from .python import Pythons
-from .system import CLibrary, Wsl
-from .tensorflow import Installed
+from tfprov.catalog import load_catalog
+from tfprov.facts.base import split_marked
+from tfprov.facts.conda import Conda
+from tfprov.facts.cpu import CpuFeatures
+from tfprov.facts.cuda import CudaToolkits, Cudnn
+from tfprov.facts.gpu import NvidiaSmiGpus, PciNvidiaGpus
+from tfprov.facts.nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
+from tfprov.facts.python import Pythons
+from tfprov.facts.system import CLibrary, Wsl
+from tfprov.facts.tensorflow import Installed
 
 MARKER = "@@tfprov-section "
 
@@ -71,7 +71,7 @@ def process_sections(lines: list[str], sections=SECTIONS) -> dict:
 
 
 def profile_from_facts(facts: dict) -> dict:
-    """Build the host profile JSON (see :mod:`tfprov.profile`) from the section facts."""
+    """Build the host profile JSON (see :mod:`tfprov.model.profile`) from the section facts."""
     cat = load_catalog()
     kernel = (facts.get("kernel") or "").strip().lower()
     family = {"linux": "linux", "darwin": "darwin"}.get(kernel, kernel or "linux")
@@ -177,7 +177,7 @@ def software_part(facts: dict) -> dict:
 class HostProfile(FactBase):
     """
     Everything tfprov's resolver needs about a host, in ONE remote command: the host
-    profile JSON of :mod:`tfprov.profile` (``hostname``, ``os``, ``cpu``, ``gpus``,
+    profile JSON of :mod:`tfprov.model.profile` (``hostname``, ``os``, ``cpu``, ``gpus``,
     ``nvidia_driver``, ``cuda_toolkits``, ``cudnn``, ``pythons``, ``conda``, ``libc``), plus
     ``driver_error`` (nvidia-smi cannot talk to the driver) and ``probe`` (every single
     fact's own result, keyed by section: ``cpu``, ``nvidia_smi``, ``pci_gpus``, ``driver``,
@@ -187,7 +187,7 @@ class HostProfile(FactBase):
     .. code:: python
 
         from tfprov.facts.profile import HostProfile
-        from tfprov.profile import HostProfile as Profile
+        from tfprov.model.profile import HostProfile as Profile
         profile = Profile.model_validate(host.get_fact(HostProfile))
     """
 

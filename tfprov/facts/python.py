@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .base import TfprovFact
+from tfprov.facts.base import TfprovFact
 
 # Versioned names first: when ``python3 -> python3.11`` is one interpreter, the path kept is
 # the versioned one, which keeps naming that interpreter after ``python3`` moves on.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .base import TfprovFact
+from tfprov.facts.base import TfprovFact
 
 
 def parse_wsl(lines: list[str]) -> dict:

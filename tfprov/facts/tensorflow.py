@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 
-from .base import TfprovFact, sh_quote
-from .conda import CONDA_PREFIX_SH, conda_candidates_sh, norm_path
-from .python import python_candidates_sh
+from tfprov.facts.base import TfprovFact, sh_quote
+from tfprov.facts.conda import CONDA_PREFIX_SH, conda_candidates_sh, norm_path
+from tfprov.facts.python import python_candidates_sh
 
 # Where tfprov's deploy creates its virtualenvs (the default of the fact's argument).
 DEFAULT_ENVS_DIR = "/opt/tfprov/envs"

@@ -23,11 +23,16 @@ import json
 import ntpath
 import re
 
-from .base import TfprovFact, split_marked
-from .conda import ENV_LIST_MARKER, INFO_MARKER, parse_conda
-from .cuda import _vkey, parse_cuda_version_file, parse_cudnn_defines, parse_nvcc_version
-from .gpu import SMI_QUERY, parse_nvidia_smi_csv
-from .profile import software_part
+from tfprov.facts.base import TfprovFact, split_marked
+from tfprov.facts.conda import ENV_LIST_MARKER, INFO_MARKER, parse_conda
+from tfprov.facts.cuda import (
+    _vkey,
+    parse_cuda_version_file,
+    parse_cudnn_defines,
+    parse_nvcc_version,
+)
+from tfprov.facts.gpu import SMI_QUERY, parse_nvidia_smi_csv
+from tfprov.facts.profile import software_part
 
 # IsProcessorFeaturePresent ids -> the /proc/cpuinfo flag name (SSE3 is 'pni' there).
 PROCESSOR_FEATURES = {
@@ -872,7 +877,7 @@ def windows_distro(build: int | None) -> str | None:
 
 
 def profile_from_sections(lines: list[str]) -> dict:
-    """The host profile JSON (:mod:`tfprov.profile`) from :func:`combined_script`'s output."""
+    """The host profile JSON (:mod:`tfprov.model.profile`) from :func:`combined_script`'s output."""
     raw = split_marked(lines, MARKER)
     facts: dict = {}
     for key, _, parser in SECTIONS:
@@ -915,7 +920,7 @@ def profile_from_sections(lines: list[str]) -> dict:
 
 class WinHostProfile(TfprovFact):
     """
-    The host profile JSON of :mod:`tfprov.profile` for a Windows host — the same keys as
+    The host profile JSON of :mod:`tfprov.model.profile` for a Windows host — the same keys as
     :class:`tfprov.facts.profile.HostProfile` (``os.family`` ``windows``, ``os.distro``
     ``Windows 10`` / ``Windows 11`` by build, ``nvidia_driver`` in NVIDIA's numbering,
     ``driver_error`` from nvidia-smi, ``probe`` every section's parsed result) — from ONE

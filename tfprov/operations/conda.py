@@ -3,7 +3,7 @@ conda for TensorFlow stacks: a verified Miniforge installation, its ``.condarc``
 conda env per stack (``tf215``, ``tf1`` ... side by side), conda packages first and pip
 packages after.
 
-Download sources come from :mod:`tfprov.sources` (inventory data overrides them); the
+Download sources come from :mod:`tfprov.model.sources` (inventory data overrides them); the
 Miniforge installer is only ever run after its sha256 matched.
 """
 
@@ -25,9 +25,9 @@ from pyinfra.api import FileUploadCommand, OperationError, OperationValueError, 
 from pyinfra.facts.files import Directory, File, Sha256File
 from pyinfra.facts.server import Arch
 
-from ..facts.conda_env import CondaEnvPackages
-from ..names import env_name_problem
-from ..sources import sources_for
+from tfprov.facts.conda_env import CondaEnvPackages
+from tfprov.model.names import env_name_problem
+from tfprov.model.sources import sources_for
 
 # Miniforge3 26.1.1-3, the Linux installers and their sha256 as pinned by Spack:
 # spack/spack-packages, repos/spack_repo/builtin/packages/miniforge3/package.py at commit

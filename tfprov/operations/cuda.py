@@ -25,9 +25,9 @@ from pyinfra.facts.files import File, FileContents
 from pyinfra.facts.rpm import RpmPackages
 from pyinfra.facts.server import Arch, LinuxDistribution
 
-from ..facts.cuda import CudaToolkits
-from ..facts.system import Wsl
-from ..sources import DEFAULTS
+from tfprov.facts.cuda import CudaToolkits
+from tfprov.facts.system import Wsl
+from tfprov.model.sources import DEFAULTS
 
 DEFAULT_REPO_URL = str(DEFAULTS["nvidia_repo_url"])
 
@@ -327,7 +327,7 @@ def nvidia_repo(nvidia_repo_url: str = DEFAULT_REPO_URL):
     Set up NVIDIA's CUDA repository (CUDA toolkits, cuDNN, and driver branches).
 
     + nvidia_repo_url: the base URL of NVIDIA's repositories or of a mirror with the same
-      layout (``<url>/<distro><version>/<arch>/``); default from ``tfprov.sources``
+      layout (``<url>/<distro><version>/<arch>/``); default from ``tfprov.model.sources``
 
     Ubuntu/Debian: NVIDIA's key ``3bf863cc.pub`` is fetched from the repository, checked
     against its pinned fingerprint, installed as ``/usr/share/keyrings/cuda-archive-

@@ -10,8 +10,8 @@ from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 from pyinfra.facts.server import LinuxDistribution
 
-from ..facts.cuda import Cudnn
-from .cuda import (
+from tfprov.facts.cuda import Cudnn
+from tfprov.operations.cuda import (
     DEFAULT_REPO_URL,
     HeldPackages,
     Target,

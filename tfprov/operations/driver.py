@@ -27,17 +27,10 @@ from pyinfra.facts.dnf import DnfEnabledModules
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import server
 
-from ..driver_packages import (  # noqa: F401 - re-exported: the operation's rules
-    DEBIAN_DRIVERS,
-    OPEN_DEFAULT_FROM_BRANCH,
-    OPEN_MIN_CC,
-    driver_packages,
-    resolve_flavor,
-)
-from ..facts.gpu import NvidiaSmiGpus, PciNvidiaGpus
-from ..facts.nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
-from ..facts.system import Wsl
-from .cuda import (
+from tfprov.facts.gpu import NvidiaSmiGpus, PciNvidiaGpus
+from tfprov.facts.nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
+from tfprov.facts.system import Wsl
+from tfprov.operations.cuda import (
     DEFAULT_REPO_URL,
     HeldPackages,
     Target,
@@ -52,6 +45,11 @@ from .cuda import (
     target_of,
     unhold_commands,
     write_file_command,
+)
+from tfprov.resolve.driver_packages import (
+    OPEN_DEFAULT_FROM_BRANCH,
+    driver_packages,
+    resolve_flavor,
 )
 
 FLAVORS = ("auto", "proprietary", "open", "server")

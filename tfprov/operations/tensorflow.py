@@ -8,7 +8,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import OperationError, operation
 
-from ..facts.env import EnvState, env_problems
+from tfprov.facts.env import EnvState, env_problems
 
 # TensorFlow distributions that conflict with each other inside one env.
 CONFLICTING = (

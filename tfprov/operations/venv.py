@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
-from ..facts.env import EnvState
-from ..names import env_name_problem
+from tfprov.facts.env import EnvState
+from tfprov.model.names import env_name_problem
 
 
 def pip_conf(

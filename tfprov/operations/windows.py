@@ -52,23 +52,18 @@ from packaging.version import InvalidVersion, Version
 from pyinfra import host
 from pyinfra.api import OperationError, OperationValueError, operation
 
-from ..facts.base import TfprovFact
-from ..facts.conda_env import empty as _empty_env
-from ..facts.conda_env import parse_conda_list_json
-from ..facts.env import MARK as ENV_MARK
-from ..facts.env import env_problems, parse_pip_health
-from ..facts.windows import WinCudaToolkits, WinGpus, WinSystem
-from ..names import env_name_problem
-from ..sources import sources_for
-from .conda import (
-    _pip_norm,
-    condarc_text,
-    env_changes,
-    env_specs,
-)
-from .driver import runs_here
-from .tensorflow import CONFLICTING as LINUX_CONFLICTING
-from .tensorflow import broken_env_error, repair_requirements
+from tfprov.facts.base import TfprovFact
+from tfprov.facts.conda_env import empty as _empty_env
+from tfprov.facts.conda_env import parse_conda_list_json
+from tfprov.facts.env import MARK as ENV_MARK
+from tfprov.facts.env import env_problems, parse_pip_health
+from tfprov.facts.windows import WinCudaToolkits, WinGpus, WinSystem
+from tfprov.model.names import env_name_problem
+from tfprov.model.sources import sources_for
+from tfprov.operations.conda import _pip_norm, condarc_text, env_changes, env_specs
+from tfprov.operations.driver import runs_here
+from tfprov.operations.tensorflow import CONFLICTING as LINUX_CONFLICTING
+from tfprov.operations.tensorflow import broken_env_error, repair_requirements
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _XY = re.compile(r"^(\d+)\.(\d+)(?:\.\d+)*$")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .profile import HostProfile, PythonInfo
-from .versions import V, minor_of
+from tfprov.model.profile import HostProfile, PythonInfo
+from tfprov.model.versions import V, minor_of
 
 APT_DISTROS = ("debian", "ubuntu")
 

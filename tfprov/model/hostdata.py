@@ -1,7 +1,8 @@
 """Every host-data key tfprov reads, with its type: one registry, one validation.
 
 Keys are flat, as pyinfra host/group data and ``--data KEY=VALUE`` give them: the stack
-spec (:data:`tfprov.spec.SPEC_KEYS`), the download sources (:data:`tfprov.sources.SOURCE_KEYS`),
+spec (:data:`tfprov.model.spec.SPEC_KEYS`), the download sources
+(:data:`tfprov.model.sources.SOURCE_KEYS`),
 the deploy switches (:data:`DEPLOY_KEYS`) and the ``@winssh`` connector's ``winssh_*``.
 :func:`validate_hosts` merges ``--spec file < host/group data < flags`` for every host and
 validates it with :class:`HostSettings` before any host is touched.  Other keys are
@@ -28,8 +29,15 @@ from pydantic import (
     ValidationError,
 )
 
-from .sources import SOURCE_KEYS
-from .spec import SPEC_KEYS, SpecError, StackSpec, close_key, format_errors, spec_from_mapping
+from tfprov.model.sources import SOURCE_KEYS
+from tfprov.model.spec import (
+    SPEC_KEYS,
+    SpecError,
+    StackSpec,
+    close_key,
+    format_errors,
+    spec_from_mapping,
+)
 
 
 def _no_space(v: str) -> str:
@@ -88,7 +96,7 @@ def _lower(v):
     return v.lower() if isinstance(v, str) else v
 
 
-# the deploy's own switches (tfprov/deploy.py)
+# the deploy's own switches (tfprov/apply/deploy.py)
 DEPLOY_KEYS = (
     "reboot",
     "repair",
@@ -115,7 +123,7 @@ class HostSettings(StackSpec):
     """One host's tfprov data: the stack spec (inherited) and every other key tfprov
     reads.  Booleans are strict (``"no"`` is an error, not true)."""
 
-    # download sources (tfprov/sources.py; unset = its default)
+    # download sources (tfprov/model/sources.py; unset = its default)
     nvidia_repo_url: Url | None = None
     miniforge_url: Location | None = None
     miniforge_sha256: Sha256 | None = None

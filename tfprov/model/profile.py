@@ -30,7 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .versions import V, cc_tuple
+from tfprov.model.versions import V, cc_tuple
 
 _ARCH_ALIASES = {
     "amd64": "x86_64",

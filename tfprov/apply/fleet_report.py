@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timezone
 from importlib.metadata import version
 
-from . import __version__, verify
+from tfprov import __version__, verify
 
 _STARTED: dict[str, float] = {}  # host name -> when the deploy file began on it
 _LAST: dict[str, float] = {}  # host name -> when its last tfprov command or operation ended

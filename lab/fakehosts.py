@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPTURE = Path(__file__).parent / "facts" / "profile.HostProfile" / "build-machine-no-gpu.yaml"
+CAPTURE = ROOT / "tests" / "facts" / "profile.HostProfile" / "build-machine-no-gpu.yaml"
 CAPTURED_HOSTNAME = "vm"
 
 
@@ -67,7 +67,7 @@ def write_inventory(path: Path, fakes: list[dict], real: list[tuple] = ()) -> Pa
     path.write_text(
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from tests.fakehosts import fake_host\n"
+        "from lab.fakehosts import fake_host\n"
         f"hosts = [fake_host(**f) for f in {fakes!r}] + {list(real)!r}\n"
     )
     return path

@@ -8,7 +8,7 @@ computed for.  A cache belongs to one catalog: it keeps a reference to it, and
 
 from __future__ import annotations
 
-from .catalog import Catalog
+from tfprov.catalog import Catalog
 
 
 class ResolverCache:

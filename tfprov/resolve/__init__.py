@@ -16,10 +16,9 @@ import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from .catalog import X86_PLATFORMS, Catalog, TFRelease, load_catalog, runnable
-from .catalog import models as m
-from .driver_packages import driver_packages, driver_target, resolve_flavor
-from .plan import (
+from tfprov.catalog import X86_PLATFORMS, Catalog, TFRelease, load_catalog, runnable
+from tfprov.catalog import models as m
+from tfprov.model.plan import (
     Alternative,
     Component,
     DriverChoice,
@@ -29,12 +28,13 @@ from .plan import (
     TensorflowChoice,
     assemble,
 )
-from .profile import HostProfile
-from .resolver_cache import ResolverCache, cache_for
-from .spec import StackSpec
-from .venv_python import VenvPython, venv_pythons
-from .versions import V, cc_tuple, minor_of
-from .wheelhouse import WheelhouseWheel
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import StackSpec
+from tfprov.model.versions import V, cc_tuple, minor_of
+from tfprov.resolve.cache import ResolverCache, cache_for
+from tfprov.resolve.driver_packages import driver_packages, driver_target, resolve_flavor
+from tfprov.resolve.venv_python import VenvPython, venv_pythons
+from tfprov.resolve.wheelhouse import WheelhouseWheel
 
 SIMD_LEVELS = ("sse2", "sse3", "sse4.1", "sse4.2", "avx", "avx2", "avx512")
 _SIMD_RANK = {level: i for i, level in enumerate(SIMD_LEVELS)}
@@ -1065,7 +1065,7 @@ def _pick_branch_uncached(ctx, need, used):
 
 def _driver_source(ctx: Ctx, branch: int) -> str:
     """Where the driver comes from, as the driver operation will install it (the same
-    :func:`~tfprov.driver_packages.driver_packages`; the flavor is its ``auto`` rule)."""
+    :func:`~tfprov.resolve.driver_packages.driver_packages`; the flavor is its ``auto`` rule)."""
     p = ctx.host.profile
     if p.os.wsl:
         return "Windows host driver (manual)"
@@ -1109,7 +1109,7 @@ def _conda_recipe(ctx: Ctx, b: Build) -> m.CondaRecipe | None:
 
 
 def _specifier(text):
-    from .versions import spec_set
+    from tfprov.model.versions import spec_set
 
     return spec_set(text)
 

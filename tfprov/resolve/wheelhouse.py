@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .versions import minor_of
+from tfprov.model.versions import minor_of
 
 _LEVELS = {
     "sse2": "sse2",

@@ -3,7 +3,7 @@
 ``probe_inventory("inventory.py")`` connects to every host of any pyinfra inventory
 (a file, ``@local``, ``@ssh/host``, a comma list …), runs the single-command profile
 fact on all of them in parallel and returns a result per host: the validated
-:class:`tfprov.profile.HostProfile`, or the error that host had.  One host failing never
+:class:`tfprov.model.profile.HostProfile`, or the error that host had.  One host failing never
 stops the others.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from .profile import HostProfile
-from .spec import SpecError, StackSpec
+from tfprov.model.profile import HostProfile
+from tfprov.model.spec import SpecError, StackSpec
 
 
 class ProbeError(Exception):
@@ -68,9 +68,9 @@ def load_inventory(inventory: str, limit: list[str] | None = None):
 def host_specs(hosts, base: StackSpec | None = None, overrides: dict | None = None):
     """Each host's stack spec: ``base`` (a spec file), then the host's inventory data,
     then ``overrides`` (command-line flags).  Every host's data is validated
-    (:func:`tfprov.hostdata.validate_hosts`) before any is touched; problems raise
+    (:func:`tfprov.model.hostdata.validate_hosts`) before any is touched; problems raise
     :class:`SpecError`, one line each, naming host, field and value."""
-    from .hostdata import validate_hosts
+    from tfprov.model.hostdata import validate_hosts
 
     base_keys = base.model_dump(exclude_unset=True) if base else {}
     return {name: spec for name, (_s, spec) in validate_hosts(hosts, base_keys, overrides).items()}
@@ -84,10 +84,10 @@ def is_windows(host) -> bool:
 def profile_fact_for(host):
     """The one-command profile fact for this host's OS: the OS difference lives here."""
     if is_windows(host):
-        from .facts.windows import WinHostProfile
+        from tfprov.facts.windows import WinHostProfile
 
         return WinHostProfile
-    from .facts.profile import HostProfile as HostProfileFact
+    from tfprov.facts.profile import HostProfile as HostProfileFact
 
     return HostProfileFact
 

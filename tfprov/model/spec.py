@@ -27,8 +27,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
 
-from .names import env_name_problem
-from .versions import V, minor_of, spec_set
+from tfprov.model.names import env_name_problem
+from tfprov.model.versions import V, minor_of, spec_set
 
 SPEC_KEYS = (
     "tensorflow",
@@ -238,7 +238,9 @@ def spec_from_mapping(data: dict, where: str) -> StackSpec:
         spec = StackSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(format_errors(exc, where, SPEC_KEYS)) from None
-    from .spec_catalog import catalog_problems  # the catalog is loaded once, on first use
+    from tfprov.resolve.spec_catalog import (
+        catalog_problems,  # the catalog is loaded once, on first use
+    )
 
     problems = catalog_problems(spec)
     if problems:

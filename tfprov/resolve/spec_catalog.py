@@ -3,9 +3,9 @@ and a driver branch the catalog knows, or it is bad input (not a quiet plan)."""
 
 from __future__ import annotations
 
-from .catalog import Catalog, load_catalog
-from .spec import StackSpec
-from .versions import minor_of
+from tfprov.catalog import Catalog, load_catalog
+from tfprov.model.spec import StackSpec
+from tfprov.model.versions import minor_of
 
 
 def catalog_problems(spec: StackSpec, catalog: Catalog | None = None) -> list[tuple[str, str]]:

@@ -16,11 +16,11 @@ services in a host (``policy-rc.d`` exits 101). The controller's extra CA certif
 
 Needs root on Linux. Command line (run from the repository root)::
 
-    python -m tests.fleet ensure-deps           # apt-get the controller's tools (CI)
-    python -m tests.fleet up [N] [--dir DIR]    # default 3 hosts, DIR /var/tmp/tfprov-fleet
-    python -m tests.fleet status [--dir DIR]
-    python -m tests.fleet ssh HOST [CMD...]     # OpenSSH with the fleet's key and known_hosts
-    python -m tests.fleet down [--dir DIR] [--purge]   # --purge also deletes the cached base
+    python -m lab.fleet ensure-deps           # apt-get the controller's tools (CI)
+    python -m lab.fleet up [N] [--dir DIR]    # default 3 hosts, DIR /var/tmp/tfprov-fleet
+    python -m lab.fleet status [--dir DIR]
+    python -m lab.fleet ssh HOST [CMD...]     # OpenSSH with the fleet's key and known_hosts
+    python -m lab.fleet down [--dir DIR] [--purge]   # --purge also deletes the cached base
 
 DIR receives ``inventory.py`` (group ``fleet``), ``known_hosts`` and the client key
 ``id_ed25519``; the base image is cached in ``DIR/base`` (or ``--base``/``TFPROV_FLEET_BASE``)
@@ -1048,7 +1048,7 @@ class Fleet:
         lines = [
             '"""pyinfra inventory of the tfprov local test fleet.',
             "",
-            "Written by tests/fleet.py on every `up`; deleted by `down`.",
+            "Written by lab/fleet.py on every `up`; deleted by `down`.",
             '"""',
             "",
             "fleet = [",
@@ -1083,7 +1083,7 @@ def _du(path: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fleet",
+        prog="python -m lab.fleet",
         description=__doc__.split("\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 
-from .wheelhouse import WheelhouseWheel, parse_sha256, parse_wheel_name
+from tfprov.resolve.wheelhouse import WheelhouseWheel, parse_sha256, parse_wheel_name
 
 
 class WheelhouseError(ValueError):

@@ -5,7 +5,7 @@ every host's stack spec (inventory data) so bad input stops the run before any h
 probed.  Each host's plan table is printed while its operations are queued (before
 pyinfra's change list and prompt).  A refused plan fails that host with the resolver's
 explanation; the others go on.  When the run ends, the fleet report
-(:mod:`tfprov.fleet_report`: every host of the run, one line each) is printed and written
+(:mod:`tfprov.apply.fleet_report`: every host of the run, one line each) is printed and written
 as JSON (``$TFPROV_REPORT`` or ``./tfprov-report.json``).
 """
 
@@ -25,26 +25,27 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import apt, python
 from pyinfra_cli.exceptions import CliError
 
-from . import fleet_report, verify
-from .catalog import load_catalog
-from .hostdata import validate_hosts
-from .operations import conda as conda_ops
-from .operations import cuda as cuda_ops
-from .operations import cudnn as cudnn_ops
-from .operations import driver as driver_ops
-from .operations import fail as fail_ops
-from .operations import tensorflow as tf_ops
-from .operations import venv as venv_ops
-from .operations import windows as win_ops
-from .plan import Plan
-from .probe import is_windows, profile_fact_for
-from .profile import HostProfile
-from .report import render_plan, summary_line
-from .resolver import resolve
-from .sources import sources_for
-from .spec import SpecError
-from .versions import V, minor_of
-from .wheelhouse_index import list_wheelhouse
+from tfprov import verify
+from tfprov.apply import fleet_report
+from tfprov.apply.wheelhouse_index import list_wheelhouse
+from tfprov.catalog import load_catalog
+from tfprov.model.hostdata import validate_hosts
+from tfprov.model.plan import Plan
+from tfprov.model.profile import HostProfile
+from tfprov.model.sources import sources_for
+from tfprov.model.spec import SpecError
+from tfprov.model.versions import V, minor_of
+from tfprov.operations import conda as conda_ops
+from tfprov.operations import cuda as cuda_ops
+from tfprov.operations import cudnn as cudnn_ops
+from tfprov.operations import driver as driver_ops
+from tfprov.operations import fail as fail_ops
+from tfprov.operations import tensorflow as tf_ops
+from tfprov.operations import venv as venv_ops
+from tfprov.operations import windows as win_ops
+from tfprov.probe import is_windows, profile_fact_for
+from tfprov.report import render_plan, summary_line
+from tfprov.resolve import resolve
 
 REPORT: dict[str, dict] = {}
 _SPECS: dict[str, object] = {}
@@ -90,7 +91,7 @@ _INPUT_ERROR: list[str] = []
 
 
 def validate_inventory(state) -> dict:
-    """Every host's spec, validated (:func:`tfprov.hostdata.validate_hosts`) on the first
+    """Every host's spec, validated (:func:`tfprov.model.hostdata.validate_hosts`) on the first
     call, before any fact or operation runs on any host (pyinfra has connected them by
     then).  Bad data raises :class:`InventoryError` on that call and every later one."""
     if not _SPECS and not _INPUT_ERROR:

@@ -2,9 +2,9 @@
 
 Shared by the end-to-end tests, the deploy benchmark and the README's demo:
 
-    python -m tests.lab demo [--hosts 3] [--tensorflow 2.21] [--keep]
+    python -m lab demo [--hosts 3] [--tensorflow 2.21] [--keep]
 
-brings up the fleet (tests/fleet.py), fills a wheelhouse with CPU TensorFlow once
+brings up the fleet (lab/fleet.py), fills a wheelhouse with CPU TensorFlow once
 (pip download on the controller), serves it to the hosts over HTTP on the fleet bridge,
 runs ``pyinfra <inventory> deploys/gpu.py`` and prints the fleet report, then takes the
 fleet down (unless --keep).
@@ -155,7 +155,7 @@ def deploy_run(
 
 
 def demo(n: int, tensorflow: str, keep: bool) -> int:
-    from tests.fleet import Fleet
+    from lab.fleet import Fleet
 
     fleet = Fleet()
     try:
@@ -181,7 +181,7 @@ def demo(n: int, tensorflow: str, keep: bool) -> int:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.lab")
+    ap = argparse.ArgumentParser(prog="python -m lab")
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="fleet up, deploy TensorFlow on it, report, fleet down")
     d.add_argument("--hosts", type=int, default=3)
