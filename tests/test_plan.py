@@ -14,7 +14,8 @@ def test_assemble_equals_model_construct():
     a = assemble(Component, data)
     b = Component.model_construct(**data)
     assert a == b
-    assert a.model_dump() == b.model_dump() == {**data, "reason": ""}
+    defaults = {"reason": "", "origin": "none", "requirement": None, "channel": None}
+    assert a.model_dump() == b.model_dump() == {**data, **defaults}
     assert a.model_fields_set == b.model_fields_set
     d = assemble(DriverChoice, {"action": "none"})
     assert d.min_version is None and d.branch is None

@@ -307,7 +307,7 @@ def steps_for(plan: Plan, profile: HostProfile, sources: dict, host_data=None) -
                 driver_ops.nvidia_driver,
                 {
                     "branch": drv.branch,
-                    "flavor": data.get("driver_flavor", "auto"),
+                    "flavor": drv.flavor or "auto",
                     "nvidia_repo_url": repo,
                     "signing_key": data.get("secure_boot_signing_key"),
                     "allow_reboot": bool(data.get("reboot", False)),

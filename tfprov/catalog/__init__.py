@@ -167,6 +167,8 @@ class Catalog:
         self.gpus_file: m.GpusFile = files["gpus.yaml"]  # type: ignore
         self.drivers: m.DriversFile = files["drivers.yaml"]  # type: ignore
         self.builds: m.BuildsFile = files["builds.yaml"]  # type: ignore
+        self.distros: m.DistrosFile = files["distros.yaml"]  # type: ignore
+        self._distro = {(d.id, d.version): d for d in self.distros.distros}
         self._index_gpus()
         self._index_cuda()
         self.branches = sorted(self.drivers.branches, key=lambda b: b.branch)
@@ -180,6 +182,11 @@ class Catalog:
             self.community_by_minor.setdefault(minor_of(cw.version), []).append(cw)
         self.releases = self._build_releases()
         self.by_minor = {r.minor: r for r in self.releases}
+
+    # --- distros ----------------------------------------------------------------------
+    def distro(self, os_id: str, version: str) -> m.Distro | None:
+        """The distro row of ``os_id`` ``version`` (as the table keys it), if supported."""
+        return self._distro.get((os_id, version))
 
     # --- sources ----------------------------------------------------------------------
     def source_url(self, file: str, key: str) -> str:

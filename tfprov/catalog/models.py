@@ -444,6 +444,36 @@ class BuildsFile(DataFile):
     community: list[CommunityWheel] = []
 
 
+class Distro(Entry):
+    """One release of a Linux distribution tfprov installs system parts on."""
+
+    id: str
+    version: str
+    codename: str | None = None
+    package_manager: Literal["apt", "dnf"]
+    nvidia_repo: str  # NVIDIA's CUDA repository directory: ubuntu2204, debian12, rhel9
+
+
+class WslRepo(Entry):
+    dir: str
+    distros: list[str]
+
+
+class VersionMajor(Entry):
+    ids: list[str]
+
+
+class RepoArch(Entry):
+    dirs: dict[str, str]  # `uname -m` -> NVIDIA's repository directory
+
+
+class DistrosFile(DataFile):
+    distros: list[Distro]
+    version_major: VersionMajor
+    wsl_repo: WslRepo
+    repo_arch: RepoArch
+
+
 FILES: dict[str, type[DataFile]] = {
     "tensorflow.yaml": TensorflowFile,
     "tf_tested_builds.yaml": TestedBuildsFile,
@@ -452,4 +482,5 @@ FILES: dict[str, type[DataFile]] = {
     "gpus.yaml": GpusFile,
     "drivers.yaml": DriversFile,
     "builds.yaml": BuildsFile,
+    "distros.yaml": DistrosFile,
 }

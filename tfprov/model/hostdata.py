@@ -100,7 +100,6 @@ def _lower(v):
 DEPLOY_KEYS = (
     "reboot",
     "repair",
-    "driver_flavor",
     "secure_boot_signing_key",
     "wheel_sha256",
     "profile",
@@ -145,7 +144,6 @@ class HostSettings(StackSpec):
     # deploy switches
     reboot: StrictBool = False  # may tfprov reboot the host after a driver change
     repair: StrictBool = True  # may tfprov repair a broken env it finds
-    driver_flavor: Literal["auto", "proprietary", "open", "server"] = "auto"
     secure_boot_signing_key: Word | None = None  # KEY[:CERT] paths for module signing
     wheel_sha256: Sha256 | None = None  # of a wheel given by URL without a .sha256 file
     profile: StrictStr | None = None  # a saved host profile (JSON), relative to the inventory

@@ -30,18 +30,6 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_v
 from tfprov.model.names import env_name_problem
 from tfprov.model.versions import V, minor_of, spec_set
 
-SPEC_KEYS = (
-    "tensorflow",
-    "gpu",
-    "python",
-    "env_manager",
-    "env_name",
-    "driver",
-    "cuda_source",
-    "allow_community_builds",
-    "wheelhouse",
-)
-
 
 class SpecError(ValueError):
     """Bad spec input; the message names the host (if known) and the field."""
@@ -70,6 +58,9 @@ class StackSpec(BaseModel):
     cuda_source: Literal["auto", "pip", "conda", "system"] = "auto"
     allow_community_builds: StrictBool = False
     wheelhouse: str | None = None
+    # the driver's kernel modules: auto = open for branch >= 560 when every GPU supports
+    # them (the catalog's open_modules), else proprietary
+    driver_flavor: Literal["auto", "proprietary", "open", "server"] = "auto"
 
     @field_validator("tensorflow", mode="before")
     @classmethod
@@ -157,6 +148,9 @@ class StackSpec(BaseModel):
             want, have = V(t).release, V(version).release
             return have[: len(want)] == want
         return spec_set(t).contains(V(version), prereleases=False)
+
+
+SPEC_KEYS = tuple(StackSpec.model_fields)  # the spec keys, in the model's order
 
 
 class _VersionKeepingLoader(yaml.SafeLoader):

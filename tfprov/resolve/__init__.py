@@ -22,17 +22,20 @@ from tfprov.model.plan import (
     Alternative,
     Component,
     DriverChoice,
+    DriverPackages,
     EnvChoice,
     Plan,
     PythonChoice,
     TensorflowChoice,
     assemble,
 )
+from tfprov.model.platform import Platform
 from tfprov.model.profile import HostProfile
 from tfprov.model.spec import StackSpec
 from tfprov.model.versions import V, cc_tuple, minor_of
 from tfprov.resolve.cache import ResolverCache, cache_for
 from tfprov.resolve.driver_packages import driver_packages, driver_target, resolve_flavor
+from tfprov.resolve.platform import platform_of
 from tfprov.resolve.venv_python import VenvPython, venv_pythons
 from tfprov.resolve.wheelhouse import WheelhouseWheel
 
@@ -104,6 +107,7 @@ class HostView:
     # what wheel platform tags are checked against: ('glibc', '2.36'), ('musl', '1.2.4'),
     # ('macos', '14.4'); None when not probed
     libc: tuple[str, str | None] | None = None
+    os_platform: Platform | None = None  # the OS, as the plan carries it
     venv: dict[str, VenvPython] = field(default_factory=dict)  # minor -> venv interpreter
     no_venv: dict[str, str] = field(default_factory=dict)  # minor -> why none can
 
@@ -131,6 +135,7 @@ class HostView:
                 pythons[mi] = py.version
         return cls(
             profile=p,
+            os_platform=platform_of(p, cat),
             platform=p.platform,
             os_short=p.os_short,
             simd=simd,
@@ -295,7 +300,7 @@ def resolve(
         if not found.build.installable:
             ctx.warnings.append(_fetch_by_hand(found.build))
         _explain_choice(ctx, found)
-        return found.plan.to_plan(name)
+        return found.plan.to_plan(name, host.os_platform)
     ff, variants = found.first_failure, found.variants
     error = ff.get(variants[0]) or "no build fits"
     if len(variants) > 1 and variants[1] in ff:
@@ -663,12 +668,13 @@ class Fit:
     reasons: list[str]
     warnings: list[str]
 
-    def to_plan(self, host: str) -> Plan:
+    def to_plan(self, host: str, platform: Platform) -> Plan:
         return assemble(
             Plan,
             {
                 "host": host,
                 "ok": True,
+                "platform": platform,
                 "tensorflow": assemble(TensorflowChoice, vars(self.tensorflow)),
                 "python": assemble(PythonChoice, vars(self.python)),
                 "cuda": assemble(Component, vars(self.cuda)),
@@ -923,6 +929,7 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
             action="keep",
             version=installed,
             min_version=need,
+            origin="host",
             reason=f"policy keep; {installed} satisfies {need_why}",
         )
     if isinstance(spec.driver, int):
@@ -961,6 +968,7 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
                 version=installed,
                 min_version=need,
                 branch=pin.branch,
+                origin="host",
                 reason=f"in the pinned {pin.branch} branch",
             )
         return _install_driver(
@@ -984,6 +992,7 @@ def _choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, 
             action="keep",
             version=installed,
             min_version=need,
+            origin="host",
             reason=f"installed {installed} is new enough: {need_why}",
         )
     every = [g for g in host.gpus if g.arch]
@@ -1014,12 +1023,16 @@ def _install_driver(ctx, branch: int, installed, need, why: str, reasons, reason
     """The driver component for installing (or upgrading to) ``branch``."""
     action = "upgrade" if installed else "install"
     reasons.append(f"driver: {action} branch {branch} ({why})")
+    origin, flavor, packages, source = _driver_install(ctx, branch)
     return _Part(
         action=action,
         version=installed,
         min_version=need,
         branch=branch,
-        source=_driver_source(ctx, branch),
+        origin=origin,
+        flavor=flavor,
+        packages=packages,
+        source=source,
         reason=reason,
     )
 
@@ -1063,20 +1076,22 @@ def _pick_branch_uncached(ctx, need, used):
     return (preferred or fits)[-1]
 
 
-def _driver_source(ctx: Ctx, branch: int) -> str:
-    """Where the driver comes from, as the driver operation will install it (the same
-    :func:`~tfprov.resolve.driver_packages.driver_packages`; the flavor is its ``auto`` rule)."""
+def _driver_install(ctx: Ctx, branch: int):
+    """(origin, flavor, packages, source text) of installing ``branch`` on this host:
+    the packages the driver operation installs, with the kernel-module flavor."""
     p = ctx.host.profile
     if p.os.wsl:
-        return "Windows host driver (manual)"
+        return "host", None, None, "Windows host driver (manual)"
     if p.os.family == "windows":
-        return "NVIDIA Windows driver installer (configurable URL)"
+        return "system", None, None, "NVIDIA Windows driver installer (configurable URL)"
     os_id, version = driver_target(p.os.distro, p.os.version)
-    kind = resolve_flavor("auto", branch, list(ctx.host.ccs))
-    pkgs = driver_packages(os_id, version, branch, kind)
+    flavor = resolve_flavor(ctx.spec.driver_flavor, branch, list(ctx.host.ccs))
+    pkgs = driver_packages(os_id, version, branch, flavor)
     if pkgs is None:
-        return f"none: tfprov installs no NVIDIA driver on {p.os.distro or 'this OS'}"
-    return pkgs.describe()
+        what = f"none: tfprov installs no NVIDIA driver on {p.os.distro or 'this OS'}"
+        return "none", flavor, None, what
+    packages = assemble(DriverPackages, {**vars(pkgs), "components": list(pkgs.components)})
+    return "system", flavor, packages, pkgs.describe()
 
 
 # --- CUDA / cuDNN origin ------------------------------------------------------------------
@@ -1156,12 +1171,14 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
             _Part(
                 action="install",
                 version=cv,
+                origin="pip",
                 source="pip: nvidia-*-cu wheels (and-cuda)",
                 reason=f"TF {b.version} on Linux ships CUDA as pip wheels",
             ),
             _Part(
                 action="install",
                 version=dv,
+                origin="pip",
                 source="pip: nvidia-cudnn wheel (and-cuda)",
                 reason="pinned by tensorflow[and-cuda]",
             ),
@@ -1177,12 +1194,16 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
             _Part(
                 action="install",
                 version=b.cuda,
+                origin="conda",
+                channel=chan,
                 source=f"conda:{chan} cudatoolkit",
                 reason=f"dependency of {b.package}={b.version} on {chan}",
             ),
             _Part(
                 action="install",
                 version=b.cudnn,
+                origin="conda",
+                channel=chan,
                 source=f"conda:{chan} cudnn",
                 reason=f"dependency of {b.package}={b.version} on {chan}",
             ),
@@ -1193,22 +1214,27 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
         tk = next((x.split("=", 1)[1] for x in r.conda if x.startswith("cudatoolkit=")), b.cuda)
         dn = next((x.split("=", 1)[1] for x in r.conda if x.startswith("cudnn=")), None)
         dn = dn or _pin_of(r.pip, "nvidia-cudnn") or b.cudnn
-        dn_src = (
-            f"conda:{r.channel} cudnn"
-            if any(x.startswith("cudnn=") for x in r.conda)
-            else "pip: nvidia-cudnn wheel"
-        )
+        dn_conda = any(x.startswith("cudnn=") for x in r.conda)
+        dn_src = f"conda:{r.channel} cudnn" if dn_conda else "pip: nvidia-cudnn wheel"
+        tk_req = f"cudatoolkit={tk}" if tk else None
+        dn_req = f"cudnn={dn}" if dn_conda else f"nvidia-cudnn-cu{V(tk).major}=={dn}"
         reasons.append(f"CUDA {tk} / cuDNN {dn}: the official conda recipe for TF {b.version}")
         return (
             _Part(
                 action="install",
                 version=tk,
+                origin="conda",
+                channel=r.channel,
+                requirement=tk_req,
                 source=f"conda:{r.channel} cudatoolkit",
                 reason="TensorFlow's install guide for this release",
             ),
             _Part(
                 action="install",
                 version=dn,
+                origin="conda" if dn_conda else "pip",
+                channel=r.channel if dn_conda else None,
+                requirement=dn_req,
                 source=dn_src,
                 reason="TensorFlow's install guide for this release",
             ),
@@ -1223,12 +1249,14 @@ def _choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str
         _Part(
             action="keep" if have_tk else "install",
             version=b.cuda,
+            origin="host" if have_tk else "system",
             source=f"system: {src}",
             reason="installed toolkit matches" if have_tk else "tested build configuration",
         ),
         _Part(
             action="keep" if have_dn else "install",
             version=b.cudnn,
+            origin="host" if have_dn else "system",
             source="system: NVIDIA cuDNN (configurable URL)",
             reason=("installed cuDNN matches" if have_dn else "tested build configuration"),
         ),
@@ -1282,6 +1310,7 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
         python = _Part(
             action="keep",
             version=vp.version,
+            origin="host",
             source="host",
             path=vp.path,
             venv_package=vp.package,
@@ -1302,6 +1331,7 @@ def _choose_env(ctx: Ctx, b: Build, cuda_origin: str | None, reasons):
         python = _Part(
             action="install",
             version=py,
+            origin="conda",
             source="conda",
             reason=f"newest Python TF {b.version} supports here"
             if not spec.python
@@ -1366,6 +1396,8 @@ def _tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
             version=b.version,
             package=b.package,
             variant=b.variant,
+            origin="conda",
+            channel=b.origin.split(":", 1)[1],
             source=b.origin,
             requirement=f"{b.package}={b.version}",
             reason=f"conda build ({b.source_url})",
@@ -1436,7 +1468,12 @@ def _explain_choice(ctx: Ctx, found: _Found) -> None:
 
 def _refusal(ctx: Ctx, host: str, error: str, alternatives: list[Alternative]) -> Plan:
     return Plan.model_construct(
-        host=host, ok=False, error=error, alternatives=alternatives, warnings=ctx.warnings
+        host=host,
+        ok=False,
+        platform=ctx.host.os_platform,
+        error=error,
+        alternatives=alternatives,
+        warnings=ctx.warnings,
     )
 
 
