@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shlex
 
+from tfprov import powershell
+
 MARK = "@@tfprov-verify "
 EXIT = "@@tfprov-exit "
 
@@ -51,7 +53,7 @@ def command(python: str) -> str:
 def command_windows(python: str) -> str:
     """The same check as PowerShell for a Windows host: the script is written to a temp
     file first (Windows PowerShell 5.1 mangles quotes in native-program arguments)."""
-    quoted = "'" + python.replace("'", "''") + "'"
+    quoted = powershell.quote(python)
     return (
         "$f = Join-Path $env:TEMP 'tfprov-verify.py'\n"
         "[IO.File]::WriteAllText($f, @'\n" + SCRIPT.strip("\n") + "\n'@, "

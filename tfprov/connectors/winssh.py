@@ -90,6 +90,8 @@ from pyinfra.connectors.ssh_util import get_private_key
 from pyinfra.connectors.util import CommandOutput, OutputLine, read_output_buffers, write_stdin
 from typing_extensions import TypedDict, Unpack, override
 
+from tfprov import powershell
+
 if TYPE_CHECKING:
     from pyinfra.api.arguments import ConnectorArguments
 
@@ -127,9 +129,7 @@ CMD_LINE_LIMIT = 8191
 SUDO_LIKE_ARGUMENTS = ("_sudo", "_sudo_user", "_su_user", "_doas", "_doas_user", "_dzdo")
 
 
-def ps_quote(value: str) -> str:
-    """A PowerShell single-quoted (verbatim) string literal: ``'`` is doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
+ps_quote = powershell.quote
 
 
 def _unmask(value: Any) -> str:

@@ -23,6 +23,7 @@ import json
 import ntpath
 import re
 
+from tfprov import powershell as ps
 from tfprov.facts.base import TfprovFact, split_marked
 from tfprov.facts.conda import ENV_LIST_MARKER, INFO_MARKER, parse_conda
 from tfprov.facts.cuda import (
@@ -56,12 +57,8 @@ _ADAPTER_RAM_SATURATED = 0xFFF00000
 
 MARKER = "@@tfprov-section "
 
-_PS_HEAD = "$ErrorActionPreference = 'SilentlyContinue'\n$ProgressPreference = 'SilentlyContinue'\n"
-
-
-def ps_quote(text: str) -> str:
-    """Single-quote for PowerShell (a literal string: no expansion)."""
-    return "'" + text.replace("'", "''") + "'"
+_PS_HEAD = ps.OBSERVE_PRELUDE
+ps_quote = ps.quote
 
 
 # --- generic readers ------------------------------------------------------------------

@@ -45,13 +45,12 @@ from __future__ import annotations
 import hashlib
 import ntpath
 import re
-from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 from pyinfra import host
 from pyinfra.api import OperationError, OperationValueError, operation
 
+from tfprov import powershell as ps
 from tfprov.facts.base import TfprovFact
 from tfprov.facts.conda_env import empty as _empty_env
 from tfprov.facts.conda_env import parse_conda_list_json
@@ -65,11 +64,10 @@ from tfprov.operations.driver import runs_here
 from tfprov.operations.tensorflow import CONFLICTING as LINUX_CONFLICTING
 from tfprov.operations.tensorflow import broken_env_error, repair_requirements
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _XY = re.compile(r"^(\d+)\.(\d+)(?:\.\d+)*$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_().-]*$")
-_ABS_WIN = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
-_URL = re.compile(r"^https?://", re.I)
+_ABS_WIN = ps.ABS_WIN
+_URL = ps.URL
 
 CUDA_ROOT = r"C:\Program Files\NVIDIA GPU Computing Toolkit\CUDA"
 CUDNN_ROOT = r"C:\Program Files\NVIDIA\CUDNN"
@@ -81,82 +79,17 @@ CONFLICTING = (*LINUX_CONFLICTING, "tf-nightly-intel")
 _COMPANIONS = {"tensorflow": {"tensorflow-intel"}, "tf-nightly": {"tf-nightly-intel"}}
 
 
-# -- PowerShell text -----------------------------------------------------------------------
+# -- PowerShell text: tfprov/powershell.py ------------------------------------------------
 
-
-def ps_quote(text: str) -> str:
-    """*text* as a PowerShell single-quoted string literal.  PowerShell also takes the
-    typographic quotes U+2018, U+2019, U+201A and U+201B as single quotes (language spec,
-    "single-quote-character"), so those are doubled too."""
-    return "'" + re.sub("(['\u2018\u2019\u201a\u201b])", r"\1\1", str(text)) + "'"
-
-
-PRELUDE = "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'"
-# Windows PowerShell 5.1 on older builds does not offer TLS 1.2 by default
-TLS12 = (
-    "[Net.ServicePointManager]::SecurityProtocol = "
-    "[Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12"
+ps_quote, ps_array, script, _native, _basename = (
+    ps.quote,
+    ps.array,
+    ps.script,
+    ps.native,
+    ps.basename,
 )
-# Runs a native program; stops the script with its exit code when that is not 0.  Native
-# stderr must not become a terminating error under 'Stop' (it does in remoting sessions of
-# Windows PowerShell 5.1), hence 'Continue' inside the function only.
-INVOKE_NATIVE = """\
-function Invoke-Native {
-    param([string]$Exe, [string[]]$Arguments)
-    $ErrorActionPreference = 'Continue'
-    & $Exe @Arguments
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-}"""
-
-
-def script(*parts: str) -> str:
-    return "\n".join([PRELUDE, *parts])
-
-
-def ps_array(items: Iterable[str]) -> str:
-    return "@(" + ", ".join(ps_quote(i) for i in items) + ")"
-
-
-def _native(exe: str, args: Iterable[str]) -> str:
-    return f"Invoke-Native {ps_quote(exe)} {ps_array(args)}"
-
-
-def _basename(src: str, default: str) -> str:
-    path = urlsplit(src).path if _URL.match(src) else src
-    name = re.split(r"[\\/]", path.rstrip("\\/"))[-1]
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip("._")
-    return name or default
-
-
-def _sha256(sha256: str | None, what: str) -> str:
-    if not sha256:
-        raise OperationValueError(f"refusing to use {what} unverified: give its sha256")
-    sha256 = sha256.strip().lower()
-    if not _SHA256.match(sha256):
-        raise OperationValueError(f"not a sha256 (64 hex digits): {sha256!r}")
-    return sha256
-
-
-def fetch_verified(src: str, sha256: str, default_name: str) -> list[str]:
-    """PowerShell lines that leave *src* in ``$file`` (under ``%TEMP%``) only if its sha256
-    is *sha256*; otherwise the file is deleted and the script fails before anything runs."""
-    name = f"tfprov-{sha256[:12]}-{_basename(src, default_name)}"
-    lines = [f"$file = Join-Path $env:TEMP {ps_quote(name)}"]
-    if _URL.match(src):
-        lines += [TLS12, f"Invoke-WebRequest -UseBasicParsing -Uri {ps_quote(src)} -OutFile $file"]
-    elif _ABS_WIN.match(src):
-        lines.append(f"Copy-Item -LiteralPath {ps_quote(src)} -Destination $file -Force")
-    else:
-        raise OperationValueError(f"not an http(s) URL or an absolute Windows/UNC path: {src!r}")
-    lines += [
-        "$got = (Get-FileHash -LiteralPath $file -Algorithm SHA256).Hash.ToLowerInvariant()",
-        f"if ($got -ne {ps_quote(sha256)}) {{",
-        "    Remove-Item -LiteralPath $file -Force",
-        f"    throw ('sha256 mismatch for ' + {ps_quote(src)} + ': got ' + $got"
-        f" + ', expected {sha256}')",
-        "}",
-    ]
-    return lines
+PRELUDE, TLS12, INVOKE_NATIVE = ps.PRELUDE, ps.TLS12, ps.INVOKE_NATIVE
+_sha256, fetch_verified = ps.checked_sha256, ps.fetch_verified
 
 
 def _run_installer(arguments: str) -> str:
@@ -240,7 +173,7 @@ class WinFileSha256(TfprovFact):
 
     def process(self, output: list[str]) -> str | None:
         value = "".join(output).strip().lower()
-        return value if _SHA256.match(value) else None
+        return value if ps.SHA256.match(value) else None
 
 
 _CUDNN_DEFINE = re.compile(r"#\s*define\s+CUDNN_(MAJOR|MINOR|PATCHLEVEL)\s+(\d+)")
