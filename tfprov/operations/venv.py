@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from urllib.parse import urlsplit
 
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
 from tfprov.facts.env import EnvState
 from tfprov.model.names import env_name_problem
+from tfprov.model.pip_index import PipIndex
 
 
 def pip_conf(
@@ -19,29 +19,8 @@ def pip_conf(
     find_links: str | None = None,
     no_index: bool = False,
 ) -> str:
-    """The ``pip.conf`` text for an env: where pip inside it downloads from."""
-    lines = ["[global]"]
-    if no_index:
-        lines.append("no-index = true")
-    elif index_url:
-        lines.append(f"index-url = {index_url}")
-    if extra_index_url and not no_index:
-        lines.append(f"extra-index-url = {extra_index_url}")
-    if find_links:
-        lines.append(f"find-links = {find_links}")
-    # pip ignores plain-http sources unless their host is trusted; a lab's artifact server
-    # on http is configured on purpose, so trust exactly those hosts
-    plain = sorted(
-        {
-            urlsplit(u).hostname
-            for u in (index_url, extra_index_url, find_links)
-            if u and u.startswith("http://") and urlsplit(u).hostname
-        }
-    )
-    if plain:
-        lines.append(f"trusted-host = {' '.join(plain)}")
-    lines.append("disable-pip-version-check = true")
-    return "\n".join(lines) + "\n"
+    """The ``pip.conf`` text for an env (:meth:`tfprov.model.pip_index.PipIndex.conf`)."""
+    return PipIndex(index_url, extra_index_url, find_links, no_index).conf()
 
 
 @operation()
