@@ -21,6 +21,14 @@ def captured(fact_dir: str, case: str) -> list[str]:
     return out.splitlines() if isinstance(out, str) else out
 
 
+def section(case: str, key: str) -> list[str]:
+    """One section of a captured HostProfile output (tests/facts/profile.HostProfile)."""
+    lines = captured("profile.HostProfile", case)
+    start = lines.index(MARKER + key) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith(MARKER)), len(lines))
+    return lines[start:end]
+
+
 def assemble(**sections) -> list[str]:
     lines = []
     for key, _ in SECTIONS:
@@ -77,6 +85,8 @@ def test_gpu_without_driver_is_recognised_from_lspci():
         hostname=["fresh"],
         kernel=["Linux"],
         arch=["x86_64"],
+        # a distro tfprov installs drivers on (Debian 12, the build machine's capture)
+        distribution=section("build-machine-no-gpu", "distribution"),
         pci_gpus=captured("gpu.PciNvidiaGpus", "corpus-everdoc-gtx1070-before-driver"),
     )
     p = Profile.model_validate(HostProfile().process(lines))

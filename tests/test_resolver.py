@@ -593,3 +593,67 @@ def test_55_driver_that_nvidia_smi_cannot_reach_is_reinstalled_or_refused():
     p = ok(plan(h, driver="keep"))  # keep cannot use it: TF falls back to the CPU build
     assert p.tensorflow.variant == "cpu"
     assert any("does not work" in w for w in p.warnings)
+
+
+# --- distros tfprov installs no system packages on (distros.yaml) -------------------------
+
+UNSUPPORTED = (
+    "tfprov does not provision ubuntu 18.04 (supported: ubuntu 20.04/22.04/24.04, "
+    "debian 11/12, rhel 8/9, rocky 8/9, almalinux 8/9)"
+)
+
+
+def test_an_unlisted_distro_is_refused_when_the_plan_installs_a_driver():
+    # no driver on the host: the plan would install one from Ubuntu 18.04's packages,
+    # which tfprov does not provision; apply refused it, now the plan does
+    h = host(version="18.04", gpus=["NVIDIA GeForce RTX 3060"])
+    p = plan(h, gpu="require")
+    assert not p.ok
+    assert UNSUPPORTED in p.error
+    assert p.platform.supported is False
+
+
+def test_an_unlisted_distro_is_refused_when_the_plan_installs_system_cuda():
+    # the driver is there; a system CUDA toolkit would come from distro packages
+    h = host(version="18.04", gpus=["NVIDIA GeForce RTX 3060"], driver="550.127.05")
+    p = plan(h, gpu="require", cuda_source="system", tensorflow="2.15")
+    assert not p.ok
+    assert UNSUPPORTED in p.error
+
+
+def test_an_unlisted_distro_plans_what_needs_no_system_packages():
+    # driver kept, CUDA as pip wheels: nothing from the distro's packages
+    h = host(version="18.04", gpus=["NVIDIA GeForce RTX 3060"], driver="550.127.05")
+    p = plan(h, gpu="require", tensorflow="2.15")
+    assert p.ok, p.error
+    assert (p.driver.action, p.cuda.origin) == ("keep", "pip")
+    # with gpu: auto the GPU is given up rather than the plan: the CPU build, told why
+    q = plan(host(version="18.04", gpus=["NVIDIA GeForce RTX 3060"]))
+    assert q.ok and q.tensorflow.variant == "cpu"
+    assert any(UNSUPPORTED in w for w in q.warnings)
+
+
+# --- GPUs the probe could only name or find on the PCI bus --------------------------------
+
+
+def test_a_pci_only_gpu_gets_its_compute_capability_from_the_catalog():
+    # captured lspci of an AWS g4dn instance before any driver (tests/facts/gpu.PciNvidiaGpus/
+    # corpus-deepracer-aws-t4-no-driver-plain.yaml): no name pci.ids knows, only the id
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    case = (
+        Path(__file__).parent
+        / "facts/gpu.PciNvidiaGpus/corpus-deepracer-aws-t4-no-driver-plain.yaml"
+    )
+    line = yaml.safe_load(case.read_text())["output"][0]
+    device = re.search(r"Device ([0-9a-f]{4})", line).group(1)
+    gpu = {"name": "NVIDIA Corporation Device " + device, "pci_device_id": device}
+    p = plan(host(gpus=[gpu]), gpu="require")
+    assert p.ok, p.error
+    # T4 (Turing, CC 7.5): the latest TF's build runs natively; a driver is installed, open
+    # kernel modules (Turing supports them, branch >= 560)
+    assert any("Turing, CC 7.5" in r and "natively" in r for r in p.reasons), p.reasons
+    assert p.driver.action == "install" and p.driver.flavor == "open"

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from tfprov.catalog import Catalog, runnable
+from tfprov.catalog import Catalog, load_catalog, runnable
 from tfprov.model.plan import Plan
 from tfprov.model.profile import HostProfile
 from tfprov.model.spec import StackSpec
 from tfprov.model.versions import V, minor_of
+from tfprov.resolve.host_view import gpu_view
+
+
+def _ccs(p: HostProfile) -> list[str | None]:
+    """Each GPU's compute capability: nvidia-smi's, else the GPU catalog's for its name or
+    PCI id (the profile holds only what was observed)."""
+    cat = load_catalog()
+    return [gpu_view(cat, g).cc for g in p.gpus]
 
 
 def _host_line(p: HostProfile) -> str:
@@ -17,7 +25,7 @@ def _host_line(p: HostProfile) -> str:
         os_ += " (WSL)"
     gpus = (
         ", ".join(
-            g.name + (f" CC {g.compute_capability}" if g.compute_capability else "") for g in p.gpus
+            g.name + (f" CC {cc}" if cc else "") for g, cc in zip(p.gpus, _ccs(p), strict=True)
         )
         or "no NVIDIA GPU"
     )
@@ -40,8 +48,7 @@ def summary_line(p: HostProfile) -> str:
     """One line per probed host: OS, CPU level, GPUs with CC, driver, CUDA."""
     gpus = (
         ", ".join(
-            g.name + (f" (CC {g.compute_capability})" if g.compute_capability else "")
-            for g in p.gpus
+            g.name + (f" (CC {cc})" if cc else "") for g, cc in zip(p.gpus, _ccs(p), strict=True)
         )
         or "no NVIDIA GPU"
     )
@@ -100,7 +107,7 @@ def matrix_for_tensorflow(cat: Catalog, wanted: str) -> dict:
     for r in cat.releases:
         if not (spec.matches(r.version) or (wanted[0].isdigit() and minor_of(wanted) == r.minor)):
             continue
-        lg, wg = r.gpu.get("linux_gpu"), r.gpu.get("windows_gpu")
+        lg, wg = cat.gpu_build(r, "linux_x86_64"), cat.gpu_build(r, "windows")
         data.append(
             {
                 "version": r.version,
@@ -109,9 +116,7 @@ def matrix_for_tensorflow(cat: Catalog, wanted: str) -> dict:
                 "cpu_package": {k: v.name for k, v in r.cpu_packages.items()},
                 "gpu_package": {k: v.name for k, v in r.gpu_packages.items()},
                 "linux_gpu": {"cuda": lg.cuda, "cudnn": lg.cudnn} if lg else None,
-                "windows_gpu": {"cuda": wg.cuda, "cudnn": wg.cudnn}
-                if wg and V(r.minor) <= V(cat.rules.windows_native_gpu_until.value)
-                else None,
+                "windows_gpu": {"cuda": wg.cuda, "cudnn": wg.cudnn} if wg else None,
                 "gpu_targets": list(r.targets),
                 "documented_min_cc": r.documented_min_cc,
                 "and_cuda": bool(r.and_cuda),

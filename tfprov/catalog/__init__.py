@@ -42,6 +42,9 @@ _TABLE_FOR = {
     ("macos_x86_64", "gpu"): "macos_gpu",
 }
 
+# The rule that ends a wheel platform's official GPU builds (native Windows: after 2.10).
+_GPU_UNTIL_RULE = {"windows": "windows_native_gpu_until"}
+
 
 # Words that name a board variant of one model, not another model: memory ('40gb',
 # '8gb/16gb'), form factor ('sxm4', 'pcie'), memory type ('hbm3', 'gddr6x'), pci.ids'
@@ -188,10 +191,6 @@ class Catalog:
         """The distro row of ``os_id`` ``version`` (as the table keys it), if supported."""
         return self._distro.get((os_id, version))
 
-    # --- sources ----------------------------------------------------------------------
-    def source_url(self, file: str, key: str) -> str:
-        return self.files[file].sources[key].url
-
     # --- GPUs ---------------------------------------------------------------------------
     def _index_gpus(self) -> None:
         self.architectures = {a.name: a for a in self.gpus_file.architectures}
@@ -224,6 +223,13 @@ class Catalog:
 
     def gpu_by_pci_id(self, device_id: str) -> m.GpuModel | None:
         return self._gpu_by_pci.get(device_id.lower().removeprefix("0x")[-4:])
+
+    def gpu_model(self, name: str, pci_device_id: str | None = None) -> m.GpuModel | None:
+        """The model of a probed GPU: by its name, else by its PCI device id."""
+        model = self.gpu(name)
+        if model is None and pci_device_id:
+            model = self.gpu_by_pci_id(pci_device_id)
+        return model
 
     def arch_for_cc(self, cc: str) -> m.Architecture | None:
         return self._arch_by_cc.get(cc)
@@ -367,6 +373,20 @@ class Catalog:
             pythons=pys,
             source=self.tested.sources[row.source].url,
         )
+
+    def gpu_until(self, platform: str) -> str | None:
+        """The last minor release with an official GPU build on ``platform`` (a wheel
+        platform key), None where the GPU builds have not ended."""
+        rule = _GPU_UNTIL_RULE.get(platform)
+        return getattr(self.rules, rule).value if rule else None
+
+    def gpu_build(self, rel: TFRelease, platform: str) -> GpuBuild | None:
+        """The tested CUDA/cuDNN of ``rel``'s official GPU build on ``platform``, or None."""
+        until = self.gpu_until(platform)
+        if until is not None and V(rel.minor) > V(until):
+            return None
+        table = _TABLE_FOR.get((platform, "gpu"))
+        return rel.gpu.get(table) if table else None
 
     def release(self, minor: str) -> TFRelease | None:
         return self.by_minor.get(minor_of(minor))

@@ -363,9 +363,37 @@ class WindowsBranch(Entry):
         return _version(v)
 
 
+class OpenModulesDefault(Entry):
+    branch: int  # from this branch on, the open kernel modules are the default
+
+
+class DriverPackagesRow(Entry):
+    """Which packages carry a driver branch on a distro (see drivers.yaml)."""
+
+    ids: list[str]
+    versions: list[str] = []  # empty: every release
+    flavors: list[Literal["proprietary", "open", "server"]] = []  # empty: every flavor
+    packages: dict[int, str] = {}  # branch -> package; empty: every branch, `package`
+    package: str | None = None  # template
+    spec: str = "{package}"
+    prefix: str | None = None
+    stream: str | None = None
+    components: list[str] = []
+    nvidia_repo: bool = False
+    text: str
+
+    @model_validator(mode="after")
+    def _one_package(self):
+        if (self.package is None) == (not self.packages):
+            raise ValueError("a driver_packages row names either `package` or `packages`")
+        return self
+
+
 class DriversFile(DataFile):
     branches: list[DriverBranch]
     windows_branches: list[WindowsBranch] = []
+    open_modules_default_from: OpenModulesDefault
+    driver_packages: list[DriverPackagesRow]
 
 
 # --- builds.yaml ----------------------------------------------------------------------------

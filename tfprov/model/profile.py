@@ -163,17 +163,3 @@ class HostProfile(_Model):
     @classmethod
     def _driver(cls, v):
         return _check_version(v)
-
-    @property
-    def platform(self) -> str:
-        """The wheel platform key: linux_x86_64, linux_aarch64, windows, macos_x86_64, ..."""
-        if self.os.family == "windows":
-            return "windows"
-        if self.os.family == "darwin":
-            return "macos_arm64" if self.os.arch == "aarch64" else "macos_x86_64"
-        return f"linux_{self.os.arch}"
-
-    @property
-    def os_short(self) -> str:
-        """'linux' or 'windows' for the driver/CUDA tables (WSL uses the Windows driver)."""
-        return "windows" if self.os.family == "windows" or self.os.wsl else "linux"

@@ -51,7 +51,7 @@ def resolve(
         raise ValueError("resolve(): the cache belongs to another catalog")
     cat = catalog or (cache.catalog if cache is not None else load_catalog())
     cache = cache or cache_for(cat)
-    host = HostView.of(profile, cat)
+    host = HostView.of(profile, cache)
     ctx = Ctx(cat=cat, host=host, spec=spec, wheelhouse=tuple(wheelhouse), cache=cache)
 
     if spec.gpu == "require" and not host.gpus:

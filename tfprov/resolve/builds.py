@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tfprov.catalog import Catalog, TFRelease, runnable
+from tfprov.catalog import TFRelease, runnable
 from tfprov.catalog import models as m
 from tfprov.model.plan import TensorflowChoice
 from tfprov.model.spec import StackSpec
@@ -94,7 +94,7 @@ def builds_of(ctx: Ctx, rel: TFRelease, variant: str) -> tuple[Build, ...]:
     cache = ctx.builds_memo
     if cache is None:
         group = (
-            ctx.host.platform,
+            ctx.host.wheel_platform,
             spec.env_manager == "venv",
             spec.cuda_source,
             spec.allow_community_builds,
@@ -115,7 +115,7 @@ def builds_of(ctx: Ctx, rel: TFRelease, variant: str) -> tuple[Build, ...]:
 
 def _wheelhouse_builds(ctx: Ctx, rel: TFRelease, variant: str):
     for w in ctx.wheelhouse:
-        if w.minor == rel.minor and w.platform == ctx.host.platform and w.variant == variant:
+        if w.minor == rel.minor and w.platform == ctx.host.wheel_platform and w.variant == variant:
             yield Build(
                 release=rel,
                 variant=variant,
@@ -137,10 +137,10 @@ def _wheelhouse_builds(ctx: Ctx, rel: TFRelease, variant: str):
 
 def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
     host, cat, spec = ctx.host, ctx.cat, ctx.spec
-    plat = host.platform
+    plat = host.wheel_platform
     pkgs = rel.gpu_packages if variant == "gpu" else rel.cpu_packages
     pkg = pkgs.get(plat)
-    gpu_build = _gpu_build_facts(ctx, rel) if variant == "gpu" else None
+    gpu_build = cat.gpu_build(rel, plat) if variant == "gpu" else None
     official_simd = "avx" if (rel.needs_avx and host.is_x86) else None
     if pkg is not None and (variant == "cpu" or gpu_build is not None):
         yield Build(
@@ -207,7 +207,7 @@ def _make_builds(ctx: Ctx, rel: TFRelease, variant: str):
                 cudnn=cw.cudnn,
                 # "x.y" in a build config means SASS and PTX for x.y: compute_XY here
                 targets=tuple(f"compute_{c.replace('.', '')}" for c in cw.compute_capabilities),
-                url=_community_url(cat, cw),
+                url=cw.url,  # the direct link (its `source` is the page describing it)
                 sha256=cw.sha256,
                 source_url=cat.builds.sources[cw.source].url,
                 installable=cw.installable,
@@ -244,28 +244,10 @@ def _file_floor(filename: str) -> str | None:
     return min(floors, key=V)
 
 
-def _community_url(cat: Catalog, cw: m.CommunityWheel) -> str | None:
-    return cw.url  # the catalog's direct link (its `source` is the page describing it)
-
-
-def _gpu_build_facts(ctx: Ctx, rel: TFRelease):
-    """The tested CUDA/cuDNN of rel's official GPU build on this platform, or None."""
-    plat = ctx.host.platform
-    if plat == "linux_x86_64":
-        return rel.gpu.get("linux_gpu")
-    if plat == "windows":
-        if V(rel.minor) > V(ctx.cat.rules.windows_native_gpu_until.value):
-            return None
-        return rel.gpu.get("windows_gpu")
-    if plat == "macos_x86_64":
-        return rel.gpu.get("macos_gpu")
-    return None
-
-
 def gate_table(ctx: Ctx) -> dict:
     if ctx.gate_memo is None:
         h = ctx.host
-        sig = (h.platform, h.simd, h.flags_known, ctx.spec.python, h.ccs, h.libc)
+        sig = (h.wheel_platform, h.simd, h.flags_known, ctx.spec.python, h.ccs, h.libc)
         ctx.gate_sig = sig
         ctx.gate_memo = ctx.cache.gate.setdefault(sig, {})
     return ctx.gate_memo
@@ -296,16 +278,14 @@ def gate_passes(ctx: Ctx, b: Build) -> bool:
 
 
 def no_build_reason(ctx: Ctx, rel: TFRelease, variant: str) -> str:
-    plat = ctx.host.platform
-    until = ctx.cat.rules.windows_native_gpu_until.value
-    if variant == "gpu" and plat == "windows" and V(rel.minor) > V(until):
+    plat = ctx.host.wheel_platform
+    until = ctx.cat.gpu_until(plat)
+    if variant == "gpu" and until is not None and V(rel.minor) > V(until):
         return (
             f"TF {rel.version} has no GPU build for native Windows (GPU support there ended "
             f"with {until}); use WSL2 (the Linux build inside WSL) or tensorflow-cpu with "
             "the DirectML plugin"
         )
-    if variant == "gpu" and plat not in ("linux_x86_64", "windows"):
-        return f"TF {rel.version} has no official GPU build for {plat}"
     return f"TF {rel.version} has no official {variant.upper()} build for {plat}"
 
 
@@ -346,7 +326,7 @@ def tf_choice(b: Build, cuda_origin: str | None) -> TensorflowChoice:
 def non_avx_minors(ctx: Ctx) -> set[str]:
     """Minor releases with a build below AVX on this platform (conda non-AVX packages,
     community wheels, this run's wheelhouse) — where allowing them could help."""
-    plat = ctx.host.platform
+    plat = ctx.host.wheel_platform
     memo = ctx.cache.non_avx
     if plat not in memo:
         os_name = _OS_OF_PLATFORM.get(plat)

@@ -16,22 +16,24 @@ class ResolverCache:
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
+        # what platform_of reads of a profile (platform_key) -> its OsView
+        self.platform: dict[tuple, object] = {}
         # spec.tensorflow -> matching releases, newest first
         self.candidates: dict[str, list] = {}
-        # build group (platform, venv only, cuda_source, community, tensorflow) ->
+        # build group (wheel platform, venv only, cuda_source, community, tensorflow) ->
         #   {(minor, variant): builds}
         self.builds: dict[tuple, dict[tuple, tuple]] = {}
         # host gate signature -> {build gate key: passes}
         self.gate: dict[tuple, dict[tuple, bool]] = {}
         # (build group, host gate signature, variant, minors) -> builds passing the gate
         self.passing: dict[tuple, list] = {}
-        # (OS column, driver need, architectures) -> driver branch or None
+        # (driver column, driver need, architectures) -> driver branch or None
         self.branch: dict[tuple, object] = {}
-        # (OS, release version) -> conda recipe or None
+        # (conda recipe OS, release version) -> conda recipe or None
         self.conda_recipe: dict[tuple, object] = {}
-        # platform -> minors with a non-AVX build
+        # wheel platform -> minors with a non-AVX build
         self.non_avx: dict[str, set[str]] = {}
-        # (package, minor, platform) -> glibc / macOS floor of its wheels, or None
+        # (package, minor, wheel platform) -> glibc / macOS floor of its wheels, or None
         self.libc_floor: dict[tuple, str | None] = {}
         self.wheel_rows: dict[tuple, object] | None = None  # (package, minor) -> wheels row
 

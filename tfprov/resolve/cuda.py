@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tfprov.catalog import models as m
 from tfprov.model.plan import Component
-from tfprov.model.versions import V, minor_of
+from tfprov.model.versions import V, minor_of, spec_set
 from tfprov.resolve.context import Ctx, Part, fail
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def _pin_of(reqs, prefix: str) -> str | None:
 
 
 def _conda_recipe(ctx: Ctx, b: Build) -> m.CondaRecipe | None:
-    os_name = ctx.host.os_short if not ctx.host.profile.os.wsl else "linux"
+    os_name = ctx.host.os.conda_os
     memo = ctx.cache.conda_recipe
     key = (os_name, b.release.version)
     if key not in memo:
@@ -34,28 +34,21 @@ def _conda_recipe(ctx: Ctx, b: Build) -> m.CondaRecipe | None:
             (
                 r
                 for r in ctx.cat.builds.conda_recipes
-                if r.os == os_name and V(b.release.version) in _specifier(r.tensorflow)
+                if r.os == os_name and V(b.release.version) in spec_set(r.tensorflow)
             ),
             None,
         )
     return memo[key]
 
 
-def _specifier(text):
-    from tfprov.model.versions import spec_set
-
-    return spec_set(text)
-
-
 def choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str]:
     host, spec = ctx.host, ctx.spec
     want = spec.cuda_source
-    is_linux = host.platform.startswith("linux")
     options: list[str] = []
     if b.origin.startswith("conda:"):
         options = ["conda-build"]
     else:
-        if is_linux and b.release.and_cuda and b.origin == "pypi":
+        if host.os.pip_cuda and b.release.and_cuda and b.origin == "pypi":
             options.append("pip")
         recipe = _conda_recipe(ctx, b)
         if recipe and spec.env_manager != "venv":
@@ -161,7 +154,10 @@ def choose_cuda(ctx: Ctx, b: Build, reasons) -> tuple[Component, Component, str]
     # system toolkit
     have_tk = b.cuda and minor_of(b.cuda) in host.toolkits
     have_dn = cudnn_have and b.cudnn and _same_prefix(cudnn_have, b.cudnn)
-    src = "NVIDIA CUDA repository" if is_linux else "NVIDIA CUDA installer (configurable URL)"
+    unsupported = host.os.unsupported
+    if unsupported and not (have_tk and have_dn):  # system packages on a distro tfprov lacks
+        raise fail(ctx, lambda: unsupported)
+    src = host.os.system_cuda_source
     reasons.append(f"CUDA {b.cuda} / cuDNN {b.cudnn}: system toolkit, as the build was tested")
     return (
         Part(

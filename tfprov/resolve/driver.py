@@ -9,7 +9,7 @@ from tfprov.catalog import models as m
 from tfprov.model.plan import DriverPackages, assemble
 from tfprov.model.versions import V
 from tfprov.resolve.context import Ctx, Part, Unmet, fail
-from tfprov.resolve.driver_packages import driver_packages, driver_target, resolve_flavor
+from tfprov.resolve.driver_packages import driver_packages, resolve_flavor
 from tfprov.resolve.host_view import GpuView, gpu_labels
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def driver_need(ctx: Ctx, cuda: str | None, jit: bool) -> tuple[str | None, str]
     """The minimum driver for software built with ``cuda`` on this host's OS."""
     if cuda is None:
         return None, ""
-    col = ctx.host.os_short
+    col = ctx.host.os.driver_column
     ga = ctx.cat.toolkit_ga(cuda)
     ga_v = getattr(ga, col) if ga else None
     mc = ctx.cat.minor_compat(V(cuda).major)
@@ -68,7 +68,7 @@ def _driver_fits_arch(ctx: Ctx, need: str, g: GpuView) -> bool:
     last, latest = _arch_ceiling(ctx, g)
     if last is None:
         return True
-    if ctx.host.os_short == "linux" and latest:
+    if ctx.host.os.linux_driver_numbers and latest:
         return V(need) <= V(latest)
     branch = ctx.cat.branch_of(need)
     return branch is None or branch <= last
@@ -96,7 +96,7 @@ def choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, w
                     f"to the {last} branch" + (f" (newest {latest})" if latest else "")
                 ),
             )
-    where = "on the Windows host (WSL uses the Windows driver)" if host.profile.os.wsl else ""
+    where = _WHERE.get(host.os.driver_source, "")
     floor = max((g.arch.first_branch for g in used if g.arch and g.arch.first_branch), default=None)
     too_old_for_gpu = bool(installed and floor and (cat.branch_of(installed) or 0) < floor)
     if spec.driver == "keep":
@@ -207,7 +207,7 @@ def choose_driver(ctx, b: Build, need, need_why, used: list[GpuView], reasons, w
     why = f"{need_why}" + (f"; installed {installed} is older" if installed else "")
     if too_old_for_gpu:
         why = f"installed {installed} predates the {floor} branch these GPUs need; {need_why}"
-    if host.profile.os.wsl:
+    if host.os.driver_source == "manual":
         warnings.append(
             f"the NVIDIA driver must be upgraded {where}; tfprov cannot do it from inside WSL"
         )
@@ -233,7 +233,7 @@ def _install_driver(ctx, branch: int, installed, need, why: str, reasons, reason
 
 
 def _branch_meets(ctx: Ctx, b: m.DriverBranch, need: str) -> bool:
-    if ctx.host.os_short == "linux":
+    if ctx.host.os.linux_driver_numbers:
         return V(b.latest) >= V(need)
     nb = ctx.cat.branch_of(need)
     return nb is None or b.branch >= nb
@@ -241,8 +241,8 @@ def _branch_meets(ctx: Ctx, b: m.DriverBranch, need: str) -> bool:
 
 def _pick_branch(ctx: Ctx, need: str | None, used: list[GpuView]) -> m.DriverBranch | None:
     """The newest production/long-term branch that runs every GPU in ``used`` and meets
-    ``need`` (memoized: it depends only on the OS column, the need and the architectures)."""
-    key = (ctx.host.os_short, need, tuple(sorted({g.arch.name for g in used if g.arch})))
+    ``need`` (memoized: it depends only on the driver column, the need and the architectures)."""
+    key = (ctx.host.os.driver_column, need, tuple(sorted({g.arch.name for g in used if g.arch})))
     memo = ctx.cache.branch
     if key not in memo:
         memo[key] = _pick_branch_uncached(ctx, need, used)
@@ -274,16 +274,35 @@ def _pick_branch_uncached(ctx, need, used):
 def _driver_install(ctx: Ctx, branch: int):
     """(origin, flavor, packages, source text) of installing ``branch`` on this host:
     the packages the driver operation installs, with the kernel-module flavor."""
-    p = ctx.host.profile
-    if p.os.wsl:
-        return "host", None, None, "Windows host driver (manual)"
-    if p.os.family == "windows":
-        return "system", None, None, "NVIDIA Windows driver installer (configurable URL)"
-    os_id, version = driver_target(p.os.distro, p.os.version)
-    flavor = resolve_flavor(ctx.spec.driver_flavor, branch, list(ctx.host.ccs))
-    pkgs = driver_packages(os_id, version, branch, flavor)
-    if pkgs is None:
-        what = f"none: tfprov installs no NVIDIA driver on {p.os.distro or 'this OS'}"
-        return "none", flavor, None, what
+    return _DRIVER_INSTALL[ctx.host.os.driver_source](ctx, branch)
+
+
+def _manual(ctx: Ctx, branch: int):
+    return "host", None, None, "Windows host driver (manual)"
+
+
+def _installer(ctx: Ctx, branch: int):
+    return "system", None, None, "NVIDIA Windows driver installer (configurable URL)"
+
+
+def _none(ctx: Ctx, branch: int):
+    flavor = resolve_flavor(ctx.spec.driver_flavor, branch, list(ctx.host.ccs), ctx.cat)
+    what = f"none: tfprov installs no NVIDIA driver on {ctx.host.profile.os.distro or 'this OS'}"
+    return "none", flavor, None, what
+
+
+def _packages(ctx: Ctx, branch: int):
+    unsupported = ctx.host.os.unsupported
+    if unsupported:
+        raise fail(ctx, lambda: unsupported)
+    plat = ctx.host.os_platform
+    flavor = resolve_flavor(ctx.spec.driver_flavor, branch, list(ctx.host.ccs), ctx.cat)
+    pkgs = driver_packages(plat.distro, plat.version, branch, flavor, plat.codename, ctx.cat)
     packages = assemble(DriverPackages, {**vars(pkgs), "components": list(pkgs.components)})
     return "system", flavor, packages, pkgs.describe()
+
+
+# how a driver is installed, per OsView.driver_source
+_DRIVER_INSTALL = {"manual": _manual, "installer": _installer, "none": _none, "packages": _packages}
+# where the driver is upgraded when tfprov cannot do it (plan text)
+_WHERE = {"manual": "on the Windows host (WSL uses the Windows driver)"}

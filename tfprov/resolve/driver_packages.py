@@ -1,59 +1,53 @@
-"""Which packages carry an NVIDIA Linux driver branch on a distro — pure data, no pyinfra.
+"""Which packages carry an NVIDIA Linux driver branch on a distro, and the kernel-module
+flavor to install: read from the catalog (``drivers.yaml``: ``driver_packages``,
+``open_modules_default_from``; ``gpus.yaml``: the architectures' ``open_modules``).
 
-One function, :func:`driver_packages`, decides it; the driver operation
-(:mod:`tfprov.operations.driver`) installs what it returns and the resolver writes its
-:meth:`DriverPackages.describe` into the plan, so the plan says what the deploy does.
+:func:`driver_packages` decides the packages; the resolver writes them into the plan
+(``driver.packages``) with their :meth:`DriverPackages.describe` as the driver's source
+text, so the plan says what the deploy does.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-# NVIDIA made the open kernel modules the recommended (and the .run installer's default)
-# flavor with the R560 driver; they support Turing (compute capability 7.5) and newer only.
-OPEN_DEFAULT_FROM_BRANCH = 560
-OPEN_MIN_CC = (7, 5)
+from tfprov.catalog import Catalog, load_catalog
+from tfprov.catalog import models as m
 
-# Debian's own (non-free) driver packages per release and branch.  Read with `apt-cache
-# policy` against deb.debian.org (index of 2026-11-20) on a Debian 12 machine:
-#   nvidia-driver  535.309.01-0+deb12u1 bookworm-security, 535.261.03-1 bookworm,
-#                  535.309.01-0+deb11u1 bullseye-security (bullseye itself shipped
-#                  470.256.02-2, superseded by that security update: with bullseye-security
-#                  enabled, `nvidia-driver` is 535 on Debian 11 too)
-#   nvidia-tesla-470-driver  470.256.02-1~deb12u1 bookworm, 470.256.02-1~deb11u2 bullseye
-#                  (the 470 branch under its own package names, for Kepler GPUs)
-# The version is installed as `<package>=<branch>.*`, so a mirror without the security
-# suite fails loudly instead of installing another branch.
-DEBIAN_DRIVERS = {
-    "11": {535: "nvidia-driver", 470: "nvidia-tesla-470-driver"},
-    "12": {535: "nvidia-driver", 470: "nvidia-tesla-470-driver"},
-}
-DEBIAN_CODENAMES = {"11": "bullseye", "12": "bookworm"}
-RHEL_FAMILY = ("rhel", "rocky", "almalinux")
 NVIDIA_REPO = "NVIDIA's CUDA repository"
 
 
-def resolve_flavor(flavor: str, branch: int, capabilities: list[str | None]) -> str:
+def __getattr__(name: str):
+    # the catalog's value, for importers of the former constant
+    if name == "OPEN_DEFAULT_FROM_BRANCH":
+        return load_catalog().drivers.open_modules_default_from.branch
+    raise AttributeError(name)
+
+
+def resolve_flavor(
+    flavor: str, branch: int, capabilities: list[str | None], cat: Catalog | None = None
+) -> str:
     """The kernel-module flavor to install — the one place the ``"auto"`` rule lives.
 
     An explicit ``"proprietary"``, ``"open"`` or ``"server"`` is taken as given.
-    ``"auto"`` means ``"open"`` when the branch is 560 or newer (NVIDIA's default from
-    R560 on) and every GPU is Turing or newer (compute capability 7.5+, what the open
-    modules support); ``"proprietary"`` otherwise, and also when no GPU or some GPU's
-    compute capability is unknown, since the proprietary modules run on every
-    architecture the branch supports except Blackwell, which needs ``"open"`` (pass it
-    explicitly for a host where the GPUs cannot be identified).
+    ``"auto"`` means ``"open"`` when the branch is at or past the catalog's
+    ``open_modules_default_from`` (NVIDIA's default from R560 on) and every GPU's
+    architecture supports the open modules (gpus.yaml ``open_modules``: Turing and newer);
+    ``"proprietary"`` otherwise, and also when no GPU or some GPU's architecture is
+    unknown, since the proprietary modules run on every architecture the branch supports
+    except Blackwell, which needs ``"open"`` (pass it explicitly for a host where the GPUs
+    cannot be identified).
 
     *capabilities*: one compute capability per GPU (``"8.6"``), None where unknown.
     """
     if flavor != "auto":
         return flavor
-    if branch < OPEN_DEFAULT_FROM_BRANCH or not capabilities:
+    cat = cat or load_catalog()
+    if branch < cat.drivers.open_modules_default_from.branch or not capabilities:
         return "proprietary"
     for cc in capabilities:
-        m = re.match(r"^(\d+)\.(\d+)$", str(cc or ""))
-        if not m or (int(m.group(1)), int(m.group(2))) < OPEN_MIN_CC:
+        arch = cat.arch_for_cc(cc) if cc else None
+        if arch is None or arch.open_modules not in ("supported", "required"):
             return "proprietary"
     return "open"
 
@@ -84,55 +78,45 @@ class DriverPackages:
         return f"{self.source}: {self.spec}"
 
 
-def driver_target(distro: str | None, version: str | None) -> tuple[str, str]:
-    """(os-release ID, version as the tables key it) of a profile's distro and version:
-    ``("rocky", "9.3")`` → ``("rocky", "9")``; others as given, lower-cased."""
-    os_id = (distro or "").strip().lower()
-    ver = (version or "").strip()
-    if os_id in RHEL_FAMILY:
-        ver = ver.split(".")[0]
-    return os_id, ver
-
-
 def driver_packages(
-    os_id: str, version: str, branch: int, kind: str, codename: str | None = None
+    os_id: str | None,
+    version: str | None,
+    branch: int,
+    kind: str,
+    codename: str | None = None,
+    cat: Catalog | None = None,
 ) -> DriverPackages | None:
     """The packages of ``branch`` in flavor ``kind`` (``proprietary``, ``open``,
-    ``server``; see :func:`resolve_flavor`) on ``os_id`` ``version``; None for a distro
-    tfprov installs no driver on."""
-    if os_id == "ubuntu":
-        suffix = {"open": "-open", "server": "-server"}.get(kind, "")
-        package = f"nvidia-driver-{branch}{suffix}"
-        return DriverPackages(package=package, spec=package, source="Ubuntu")
-    if os_id == "debian":
-        own = DEBIAN_DRIVERS.get(version, {})
-        if kind == "proprietary" and branch in own:
-            name = codename or DEBIAN_CODENAMES.get(version, version)
-            return DriverPackages(
-                package=own[branch],
-                spec=f"{own[branch]}={branch}.*",
-                source=f"Debian {name}",
-                prefix=f"{branch}.",
-                components=("contrib", "non-free")
-                + (("non-free-firmware",) if version != "11" else ()),
-            )
-        # NVIDIA's CUDA install guide for Debian enables contrib for its driver packages
-        package = f"nvidia-open-{branch}" if kind == "open" else f"cuda-drivers-{branch}"
-        return DriverPackages(
-            package=package,
-            spec=package,
-            source=NVIDIA_REPO,
-            components=("contrib",),
-            nvidia_repo=True,
-        )
-    if os_id in RHEL_FAMILY:
-        stream = f"{branch}-open" if kind == "open" else f"{branch}-dkms"
-        return DriverPackages(
-            package="nvidia-driver",
-            spec=f"nvidia-driver:{stream}",
-            source=f"NVIDIA's module stream nvidia-driver:{stream}",
-            prefix=f"{branch}.",
-            nvidia_repo=True,
-            stream=stream,
-        )
-    return None
+    ``server``; see :func:`resolve_flavor`) on ``os_id`` ``version`` (as the distro
+    tables key it): the first matching ``driver_packages`` row of the catalog; None for a
+    distro tfprov installs no driver on."""
+    cat = cat or load_catalog()
+    row = next(
+        (r for r in cat.drivers.driver_packages if _matches(r, os_id, version, branch, kind)), None
+    )
+    if row is None:
+        return None
+    if codename is None:
+        d = cat.distro(os_id or "", version or "")
+        codename = (d.codename if d else None) or version
+    values = {"branch": branch, "codename": codename}
+    values["package"] = row.packages.get(branch) or row.package.format(**values)
+    values["stream"] = row.stream.format(**values) if row.stream else None
+    return DriverPackages(
+        package=values["package"],
+        spec=row.spec.format(**values),
+        source=row.text.format(**values),
+        prefix=row.prefix.format(**values) if row.prefix else None,
+        components=tuple(row.components),
+        nvidia_repo=row.nvidia_repo,
+        stream=values["stream"],
+    )
+
+
+def _matches(row: m.DriverPackagesRow, os_id, version, branch: int, kind: str) -> bool:
+    return (
+        os_id in row.ids
+        and (not row.versions or version in row.versions)
+        and (not row.flavors or kind in row.flavors)
+        and (not row.packages or branch in row.packages)
+    )

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 from tfprov.catalog import X86_PLATFORMS, Catalog
 from tfprov.catalog import models as m
 from tfprov.model.platform import Platform
-from tfprov.model.profile import HostProfile
+from tfprov.model.profile import GPUInfo, HostProfile
 from tfprov.model.versions import V, minor_of
-from tfprov.resolve.platform import platform_of
+from tfprov.resolve.platform import OsView, host_os
 from tfprov.resolve.venv_python import VenvPython, venv_pythons
 
 if TYPE_CHECKING:
     from tfprov.resolve.builds import Build
+    from tfprov.resolve.cache import ResolverCache
 
 
 SIMD_LEVELS = ("sse2", "sse3", "sse4.1", "sse4.2", "avx", "avx2", "avx512")
@@ -62,8 +63,7 @@ def gpu_labels(gpus) -> str:
 @dataclass
 class HostView:
     profile: HostProfile
-    platform: str
-    os_short: str  # 'linux' | 'windows' (driver/CUDA table column; WSL -> windows)
+    os: OsView  # the OS: the plan's platform and what the resolver reads of it
     simd: str | None  # best x86 level, None when unknown or not x86
     flags_known: bool
     gpus: list[GpuView]
@@ -74,37 +74,25 @@ class HostView:
     # what wheel platform tags are checked against: ('glibc', '2.36'), ('musl', '1.2.4'),
     # ('macos', '14.4'); None when not probed
     libc: tuple[str, str | None] | None = None
-    os_platform: Platform | None = None  # the OS, as the plan carries it
     venv: dict[str, VenvPython] = field(default_factory=dict)  # minor -> venv interpreter
     no_venv: dict[str, str] = field(default_factory=dict)  # minor -> why none can
 
     @classmethod
-    def of(cls, p: HostProfile, cat: Catalog) -> HostView:
+    def of(cls, p: HostProfile, cache: ResolverCache) -> HostView:
+        cat = cache.catalog
         levels = [_FLAG_TO_LEVEL[f] for f in p.cpu.flags if f in _FLAG_TO_LEVEL]
         simd = max(levels, key=SIMD_LEVELS.index) if levels else None
-        gpus = []
-        for g in p.gpus:
-            model = cat.gpu(g.name)
-            if model is None and g.pci_device_id:
-                model = cat.gpu_by_pci_id(g.pci_device_id)
-            cc = g.compute_capability or (model.cc if model else None)
-            arch = None
-            if model is not None and model.cc == cc:
-                arch = cat.architectures.get(model.arch)
-            elif cc:
-                arch = cat.arch_for_cc(cc)
-            gpus.append(GpuView(name=g.name, cc=cc, arch=arch, model=model))
+        gpus = [gpu_view(cat, g) for g in p.gpus]
         venv, no_venv = venv_pythons(p)
         pythons: dict[str, str] = {}
         for py in p.pythons:
             mi = minor_of(py.version)
             if mi not in pythons or V(py.version) > V(pythons[mi]):
                 pythons[mi] = py.version
+        os = host_os(p, cache)
         return cls(
             profile=p,
-            os_platform=platform_of(p, cat),
-            platform=p.platform,
-            os_short=p.os_short,
+            os=os,
             simd=simd,
             flags_known=bool(p.cpu.flags),
             gpus=gpus,
@@ -112,10 +100,20 @@ class HostView:
             toolkits={minor_of(t.version) for t in p.cuda_toolkits},
             cudnn=p.cudnn.version if p.cudnn else None,
             ccs=tuple(g.cc for g in gpus),
-            libc=_host_libc(p),
+            libc=_host_libc(p, os),
             venv=venv,
             no_venv=no_venv,
         )
+
+    @property
+    def wheel_platform(self) -> str:
+        """The wheel platform key: linux_x86_64, linux_aarch64, windows, macos_x86_64, ..."""
+        return self.os.wheel_platform
+
+    @property
+    def os_platform(self) -> Platform:
+        """The OS, as the plan carries it."""
+        return self.os.platform
 
     def libc_unmet(self, b: Build) -> str | None:
         """Why pip cannot install ``b``'s wheels on this C library / macOS, or None (also
@@ -132,12 +130,12 @@ class HostView:
             )
         if have is None or V(have) >= V(floor):
             return None
-        what = "macOS" if name == "macos" else name
+        what = _LIBC_LABEL.get(name, name)
         return f"TF {minor} needs {what} ≥ {floor}; this host has {have}"
 
     @property
     def is_x86(self) -> bool:
-        return self.platform in X86_PLATFORMS
+        return self.os.wheel_platform in X86_PLATFORMS
 
     def has_simd(self, level: str) -> bool:
         if not self.is_x86:
@@ -147,9 +145,26 @@ class HostView:
         return _SIMD_RANK[self.simd] >= _SIMD_RANK[level]
 
 
-def _host_libc(p: HostProfile) -> tuple[str, str | None] | None:
-    if p.os.family == "darwin":
+_LIBC_LABEL = {"macos": "macOS"}  # how a refusal names the platform floor
+
+
+def _host_libc(p: HostProfile, os: OsView) -> tuple[str, str | None] | None:
+    if os.libc_from == "os":  # macOS wheels are tagged with the macOS version
         return ("macos", p.os.version) if p.os.version else None
-    if p.os.family == "linux" and p.libc is not None:
+    if os.libc_from == "libc" and p.libc is not None:
         return (p.libc.name, p.libc.version)
     return None
+
+
+def gpu_view(cat: Catalog, g: GPUInfo) -> GpuView:
+    """A probed GPU with what the catalog derives from it: the model (by name, else by
+    PCI device id), the compute capability (nvidia-smi's, else the model's) and the
+    architecture.  The one place a probed GPU meets the GPU catalog."""
+    model = cat.gpu_model(g.name, g.pci_device_id)
+    cc = g.compute_capability or (model.cc if model else None)
+    arch = None
+    if model is not None and model.cc == cc:
+        arch = cat.architectures.get(model.arch)
+    elif cc:
+        arch = cat.arch_for_cc(cc)
+    return GpuView(name=g.name, cc=cc, arch=arch, model=model)

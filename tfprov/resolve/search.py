@@ -194,7 +194,7 @@ def plan_build(ctx: Ctx, b: Build) -> Fit:
     if libc_why:
         raise fail(ctx, lambda: libc_why)
     if b.libc_floor and host.libc is None:
-        what = "macOS" if host.platform.startswith("macos") else "glibc"
+        what = host.os.libc_label
         warnings.append(
             f"C library not probed: TF {b.release.minor}'s wheels need {what} ≥ "
             f"{b.libc_floor} (not checked)"
@@ -202,12 +202,12 @@ def plan_build(ctx: Ctx, b: Build) -> Fit:
 
     # Python
     if not b.pythons:
-        raise fail(ctx, lambda: f"no wheels of TF {b.version} for {host.platform}")
+        raise fail(ctx, lambda: f"no wheels of TF {b.version} for {host.wheel_platform}")
     if spec.python and spec.python not in b.pythons:
         raise fail(
             ctx,
             lambda: (
-                f"supports Python {py_list(b.pythons)} on {host.platform}, "
+                f"supports Python {py_list(b.pythons)} on {host.wheel_platform}, "
                 f"not the requested {spec.python}"
             ),
         )
