@@ -657,3 +657,23 @@ def test_a_pci_only_gpu_gets_its_compute_capability_from_the_catalog():
     # kernel modules (Turing supports them, branch >= 560)
     assert any("Turing, CC 7.5" in r and "natively" in r for r in p.reasons), p.reasons
     assert p.driver.action == "install" and p.driver.flavor == "open"
+
+
+def test_auto_kernel_module_flavor_follows_the_catalogs_open_modules():
+    from tfprov.catalog import Catalog, load_catalog
+    from tfprov.resolve.driver_packages import resolve_flavor
+
+    cat = load_catalog()
+    # Volta: open modules unsupported; Turing: supported; Blackwell: required
+    assert resolve_flavor("auto", 570, ["7.0"], cat) == "proprietary"
+    assert resolve_flavor("auto", 570, ["7.5", "12.0"], cat) == "open"
+    assert resolve_flavor("auto", 570, ["7.5", None], cat) == "proprietary"  # one unknown
+    assert resolve_flavor("auto", 550, ["7.5"], cat) == "proprietary"  # before R560
+    # the rule reads the data: a catalog where Volta supported them would say open
+    gpus = cat.files["gpus.yaml"]
+    archs = [
+        a.model_copy(update={"open_modules": "supported"}) if a.name == "Volta" else a
+        for a in gpus.architectures
+    ]
+    other = Catalog({**cat.files, "gpus.yaml": gpus.model_copy(update={"architectures": archs})})
+    assert resolve_flavor("auto", 570, ["7.0"], other) == "open"

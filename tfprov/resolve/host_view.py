@@ -64,6 +64,8 @@ def gpu_labels(gpus) -> str:
 class HostView:
     profile: HostProfile
     os: OsView  # the OS: the plan's platform and what the resolver reads of it
+    os_platform: Platform  # the OS, as the plan carries it (os.platform)
+    wheel_platform: str  # linux_x86_64, linux_aarch64, windows, macos_x86_64, ... (os's)
     simd: str | None  # best x86 level, None when unknown or not x86
     flags_known: bool
     gpus: list[GpuView]
@@ -93,6 +95,8 @@ class HostView:
         return cls(
             profile=p,
             os=os,
+            os_platform=os.platform,
+            wheel_platform=os.wheel_platform,
             simd=simd,
             flags_known=bool(p.cpu.flags),
             gpus=gpus,
@@ -104,16 +108,6 @@ class HostView:
             venv=venv,
             no_venv=no_venv,
         )
-
-    @property
-    def wheel_platform(self) -> str:
-        """The wheel platform key: linux_x86_64, linux_aarch64, windows, macos_x86_64, ..."""
-        return self.os.wheel_platform
-
-    @property
-    def os_platform(self) -> Platform:
-        """The OS, as the plan carries it."""
-        return self.os.platform
 
     def libc_unmet(self, b: Build) -> str | None:
         """Why pip cannot install ``b``'s wheels on this C library / macOS, or None (also
@@ -135,7 +129,7 @@ class HostView:
 
     @property
     def is_x86(self) -> bool:
-        return self.os.wheel_platform in X86_PLATFORMS
+        return self.wheel_platform in X86_PLATFORMS
 
     def has_simd(self, level: str) -> bool:
         if not self.is_x86:
