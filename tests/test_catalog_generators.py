@@ -13,6 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts" / "catalog"))
+import gen_targets  # noqa: E402
 import gen_tested_builds  # noqa: E402
 import gen_wheels  # noqa: E402
 
@@ -299,3 +300,39 @@ def test_tested_builds_command_regenerates_from_a_docs_file(tmp_path):
 def test_docs_without_the_section_are_rejected():
     with pytest.raises(ValueError, match="no 'Tested build configurations' section"):
         gen_tested_builds.parse("# Build from source\n\n## Setup\n", "linux")
+
+
+def _bazelrc() -> str:
+    case = ROOT / "tests" / "fixtures" / "bazelrc" / "tensorflow-0071ad1d.yaml"
+    return yaml.safe_load(case.read_text())["output"]
+
+
+def test_targets_are_read_from_the_releases_bazelrc():
+    assert gen_targets.targets(_bazelrc()) == ["sm_60", "sm_70", "sm_80", "sm_89", "compute_90"]
+    # older files list bare capabilities: X.Y means SASS and PTX for X.Y
+    old = 'build:cuda --action_env TF_CUDA_COMPUTE_CAPABILITIES="3.5,7.0"\n'
+    assert gen_targets.targets(old) == ["compute_35", "compute_70"]
+    with pytest.raises(ValueError):
+        gen_targets.targets("build:cuda --repo_env TF_NEED_CUDA=1\n")
+
+
+def test_a_new_releases_targets_are_one_run():
+    text = (DATA / "tf_wheels.yaml").read_text()
+    commit = "0071ad1d1f9e35ead7169c50dbe754ce5c27cae1"
+    out = gen_targets.update(text, "2.22", gen_targets.targets(_bazelrc()), commit)
+    added = [ln for ln in out.splitlines() if ln not in text.splitlines()]
+    assert len(added) == 2, added  # the row and its source
+    new, old = yaml.safe_load(out), yaml.safe_load(text)
+    row = new["compute_capabilities"][-1]
+    assert row == {
+        "minor": "2.22",
+        "targets": ["sm_60", "sm_70", "sm_80", "sm_89", "compute_90"],
+        "source": "tf-bazelrc-0071ad1d",
+    }
+    assert new["sources"]["tf-bazelrc-0071ad1d"]["url"].endswith(f"/{commit}/.bazelrc")
+    assert new["compute_capabilities"][:-1] == old["compute_capabilities"]
+    # run again (or for a minor that has a row): the row is replaced, nothing added
+    again = gen_targets.update(out, "2.22", ["sm_70", "compute_90"], commit)
+    rows = [r for r in yaml.safe_load(again)["compute_capabilities"] if r["minor"] == "2.22"]
+    assert [r["targets"] for r in rows] == [["sm_70", "compute_90"]]
+    assert len(again.splitlines()) == len(out.splitlines())
