@@ -191,6 +191,12 @@ class Catalog:
         """The distro row of ``os_id`` ``version`` (as the table keys it), if supported."""
         return self._distro.get((os_id, version))
 
+    def venv_package(self, os_id: str | None) -> str | None:
+        """The template of the package that adds venv to ``os_id``'s own Python
+        (``python{minor}-venv``), None where the distro has none."""
+        vp = self.distros.venv_package
+        return vp.package if os_id in vp.ids else None
+
     # --- GPUs ---------------------------------------------------------------------------
     def _index_gpus(self) -> None:
         self.architectures = {a.name: a for a in self.gpus_file.architectures}

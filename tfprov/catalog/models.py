@@ -495,11 +495,17 @@ class RepoArch(Entry):
     dirs: dict[str, str]  # `uname -m` -> NVIDIA's repository directory
 
 
+class VenvPackage(Entry):
+    ids: list[str]
+    package: str  # template: {minor}
+
+
 class DistrosFile(DataFile):
     distros: list[Distro]
     version_major: VersionMajor
     wsl_repo: WslRepo
     repo_arch: RepoArch
+    venv_package: VenvPackage
 
 
 FILES: dict[str, type[DataFile]] = {

@@ -85,13 +85,13 @@ class HostView:
         levels = [_FLAG_TO_LEVEL[f] for f in p.cpu.flags if f in _FLAG_TO_LEVEL]
         simd = max(levels, key=SIMD_LEVELS.index) if levels else None
         gpus = [gpu_view(cat, g) for g in p.gpus]
-        venv, no_venv = venv_pythons(p)
+        os = host_os(p, cache)
+        venv, no_venv = venv_pythons(p, cat.venv_package(os.platform.distro))
         pythons: dict[str, str] = {}
         for py in p.pythons:
             mi = minor_of(py.version)
             if mi not in pythons or V(py.version) > V(pythons[mi]):
                 pythons[mi] = py.version
-        os = host_os(p, cache)
         return cls(
             profile=p,
             os=os,

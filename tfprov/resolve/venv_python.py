@@ -1,10 +1,11 @@
-"""Which host interpreter can make a venv, and what it needs first — pure, no pyinfra.
+"""Which host interpreter can make a venv, and what it needs first.
 
 From the probe (:class:`tfprov.facts.python.Pythons`): ``venv`` says whether venv and
 ensurepip work, ``venv_package`` which distro package adds them, ``distro_package`` who
 owns the interpreter.  A profile without those fields (written by hand, or by an older
 probe) is judged by the path: on Debian/Ubuntu an interpreter in /usr/bin (or of unknown
-path) is taken to be the distro's, which needs ``python3.X-venv``.
+path) is taken to be the distro's, which needs the distro's venv package (Debian/Ubuntu:
+``python3.X-venv``, ``distros.yaml`` ``venv_package``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from dataclasses import dataclass
 
 from tfprov.model.profile import HostProfile, PythonInfo
 from tfprov.model.versions import V, minor_of
-
-APT_DISTROS = ("debian", "ubuntu")
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,14 @@ class VenvPython:
     why: str
 
 
-def venv_route(p: PythonInfo, profile: HostProfile) -> VenvPython | str:
-    """The way ``p`` makes a venv, or why it cannot (a text)."""
+def venv_route(p: PythonInfo, venv_package: str | None) -> VenvPython | str:
+    """The way ``p`` makes a venv, or why it cannot (a text).  ``venv_package``: the
+    template of the distro's venv package (``python{minor}-venv``), None where none."""
     minor = minor_of(p.version)
-    apt = (profile.os.distro or "").lower() in APT_DISTROS and profile.os.family == "linux"
     if p.venv is None:  # not probed
-        distro = apt and (p.path is None or p.path.startswith("/usr/bin/"))
+        distro = venv_package is not None and (p.path is None or p.path.startswith("/usr/bin/"))
         if distro:
-            package = f"python{minor}-venv"
+            package = venv_package.format(minor=minor)
             why = f"venv support not probed: the distro's {package} will be installed"
             return VenvPython(p.version, p.path, True, package, why)
         return VenvPython(p.version, p.path, False, None, "venv support not probed")
@@ -51,14 +50,16 @@ def venv_route(p: PythonInfo, profile: HostProfile) -> VenvPython | str:
     return "no venv/ensurepip (the build lacks them)"
 
 
-def venv_pythons(profile: HostProfile) -> tuple[dict[str, VenvPython], dict[str, str]]:
+def venv_pythons(
+    profile: HostProfile, venv_package: str | None
+) -> tuple[dict[str, VenvPython], dict[str, str]]:
     """(minor -> the interpreter a system venv uses, minor -> why none of that minor can),
     preferring the distro's interpreter, then the newest patch."""
     best: dict[str, VenvPython] = {}
     unable: dict[str, str] = {}
     for p in profile.pythons:
         minor = minor_of(p.version)
-        route = venv_route(p, profile)
+        route = venv_route(p, venv_package)
         if isinstance(route, str):
             unable.setdefault(minor, f"{p.version} at {p.path or '?'}: {route}")
             continue
