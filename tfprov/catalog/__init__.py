@@ -158,7 +158,7 @@ def normalize_gpu_name(name: str) -> str:
 
 
 class Catalog:
-    """Indexed, read-only view of all data files."""
+    """The data files, validated, with the indices the resolver queries."""
 
     def __init__(self, files: dict[str, m.DataFile]):
         self.files = files
