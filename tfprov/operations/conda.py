@@ -48,8 +48,6 @@ MINIFORGE_INSTALLERS: dict[str, dict[str, str]] = {
         "sha256": "83280e4ee71a5bd547d6b318f96e9ababe1054911ff6cc2b8801ce5493fe67e5",
     },
 }
-# The default of the ``miniforge_url`` / ``miniforge_sha256`` sources (x86_64).
-DEFAULT_MINIFORGE = MINIFORGE_INSTALLERS["x86_64"]
 
 _ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
