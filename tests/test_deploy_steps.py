@@ -1,7 +1,8 @@
 """Plan → operations, for every plan kind and OS family (the deploy's pure half)."""
 
 from tests.test_resolver import RTX4090, SSE42, WIN10, host  # noqa: F401
-from tfprov.apply.deploy import steps_for
+from tfprov.apply.steps import steps_for
+from tfprov.model.hostdata import HostSettings
 from tfprov.model.sources import DEFAULTS
 from tfprov.model.spec import StackSpec
 from tfprov.resolve import resolve
@@ -12,7 +13,7 @@ def steps(h, data=None, **spec):
     assert plan.ok, plan.error
     return [
         (s.op.__name__ if hasattr(s.op, "__name__") else str(s.op), s.kwargs)
-        for s in steps_for(plan, h, dict(DEFAULTS), data or {})
+        for s in steps_for(plan, dict(DEFAULTS), HostSettings(**(data or {})))
     ], plan
 
 
@@ -117,7 +118,7 @@ def test_sources_from_inventory_reach_the_operations():
     )
     h = host(gpus=[RTX4090])
     plan = resolve(h, StackSpec())
-    st = steps_for(plan, h, src, {})
+    st = steps_for(plan, src, HostSettings())
     assert st[0].kwargs["nvidia_repo_url"] == "http://mirror.lab/cuda/repos"
     venv = next(s for s in st if s.name.startswith("tfprov: venv"))
     assert venv.kwargs["path"] == "/srv/envs/tf221"
@@ -128,7 +129,7 @@ def test_sources_from_inventory_reach_the_operations():
 def test_wheelhouse_wheel_needs_a_sha256(tmp_path):
     import pytest
 
-    from tfprov.apply.deploy import RefusedError
+    from tfprov.apply.steps import RefusedError
     from tfprov.apply.wheelhouse_index import list_wheelhouse
 
     name = "tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl"
@@ -138,12 +139,12 @@ def test_wheelhouse_wheel_needs_a_sha256(tmp_path):
     plan = resolve(h, spec, wheelhouse=list_wheelhouse(str(tmp_path)))
     assert plan.tensorflow.source == "wheelhouse" and plan.tensorflow.sha256 is None
     with pytest.raises(RefusedError, match=r"no sha256 .*\.whl\.sha256"):
-        steps_for(plan, h, dict(DEFAULTS), {})
+        steps_for(plan, dict(DEFAULTS), HostSettings())
     digest = "9f" * 32
     (tmp_path / (name + ".sha256")).write_text(f"{digest}  {name}\n")
     plan = resolve(h, spec, wheelhouse=list_wheelhouse(str(tmp_path)))
     assert plan.tensorflow.sha256 == digest
-    tf_step = steps_for(plan, h, dict(DEFAULTS), {})[-1]
+    tf_step = steps_for(plan, dict(DEFAULTS), HostSettings())[-1]
     assert tf_step.kwargs["sha256"] == digest
     assert tf_step.kwargs["requirement"] == str(tmp_path / name)
 
@@ -155,6 +156,19 @@ def test_host_data_repair_false_reaches_the_tensorflow_operation():
         pythons=[{"version": "3.11.2", "path": "/usr/bin/python3.11"}],
     )
     plan = resolve(h, StackSpec(tensorflow="2.21"))
-    assert steps_for(plan, h, dict(DEFAULTS), {"repair": False})[-1].kwargs["repair"] is False
-    assert steps_for(plan, h, dict(DEFAULTS), {"repair": True})[-1].kwargs["repair"] is True
-    assert steps_for(plan, h, dict(DEFAULTS), {})[-1].kwargs["repair"] is True  # the default
+    assert steps_for(plan, dict(DEFAULTS), HostSettings(repair=False))[-1].kwargs["repair"] is False
+    assert steps_for(plan, dict(DEFAULTS), HostSettings(repair=True))[-1].kwargs["repair"] is True
+    default = steps_for(plan, dict(DEFAULTS), HostSettings())[-1]
+    assert default.kwargs["repair"] is True
+
+
+def test_an_air_gapped_conda_env_installs_pip_packages_from_find_links_only():
+    # the defect: the conda env's pip got only --index-url/--extra-index-url, so an
+    # air-gapped host (pip_no_index, pip_find_links) still went to the index
+    src = dict(DEFAULTS, pip_find_links="http://10.0.0.1/wh/", pip_no_index=True)
+    plan = resolve(host(gpus=[RTX4090], driver="535.154.05"), StackSpec(tensorflow="2.13"))
+    env = steps_for(plan, src, HostSettings())[-1]
+    assert env.name == "tfprov: conda env"
+    args = env.kwargs["pip_index"].args()
+    assert "--no-index" in args and "--index-url" not in args
+    assert args[args.index("--find-links") + 1] == "http://10.0.0.1/wh/"

@@ -4,7 +4,8 @@ import pytest
 
 from tests.test_resolver import WIN10, host
 from tfprov import verify
-from tfprov.apply.deploy import RefusedError, steps_for_windows
+from tfprov.apply.steps import RefusedError, steps_for
+from tfprov.model.hostdata import HostSettings
 from tfprov.model.sources import DEFAULTS
 from tfprov.model.spec import StackSpec
 from tfprov.resolve import resolve
@@ -36,7 +37,7 @@ def test_tf21_on_the_gtx850m_laptop_maps_to_cuda_cudnn_venv_and_pip():
         win_cuda_installers={"10.1": {"url": "\\\\share\\cuda_10.1.exe", "sha256": SHA}},
         win_cudnn_zips={"7.6": {"url": "\\\\share\\cudnn-7.6.zip", "sha256": SHA}},
     )
-    steps = steps_for_windows(plan, h, src, {})
+    steps = steps_for(plan, src, HostSettings())
     assert [s.op.__name__ for s in steps] == [
         "cuda_toolkit",
         "machine_env",
@@ -65,19 +66,18 @@ def test_missing_pinned_installer_is_refused_by_name():
     h = host(**LAPTOP)
     plan = resolve(h, StackSpec(tensorflow="2.1"))
     with pytest.raises(RefusedError, match="set win_cuda_installers"):
-        steps_for_windows(plan, h, sources(), {})
+        steps_for(plan, sources(), HostSettings())
 
 
 def test_windows_conda_recipe_needs_a_pinned_miniforge():
     h = host(**LAPTOP)
     plan = resolve(h, StackSpec())  # TF 2.10.1 GPU with conda cudatoolkit 11.2 / cudnn 8.1.0
     with pytest.raises(RefusedError, match="win_miniforge_url"):
-        steps_for_windows(plan, h, sources(), {})
-    steps = steps_for_windows(
+        steps_for(plan, sources(), HostSettings())
+    steps = steps_for(
         plan,
-        h,
         sources(win_miniforge_url="\\\\share\\Miniforge3.exe", win_miniforge_sha256=SHA),
-        {},
+        HostSettings(),
     )
     assert [s.op.__name__ for s in steps] == ["miniconda", "condarc", "conda_env"]
     env = steps[-1].kwargs
@@ -99,7 +99,7 @@ def test_driver_from_the_pinned_table():
         win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
         win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}},
     )
-    first = steps_for_windows(plan, h, src, {"reboot": True})[0]
+    first = steps_for(plan, src, HostSettings(reboot=True))[0]
     assert first.op.__name__ == "nvidia_driver"
     assert first.kwargs == {
         "version": "581.57",
@@ -123,7 +123,7 @@ K40_SRC = dict(
 
 
 def test_windows_driver_versions_map_to_their_branch():
-    from tfprov.apply.deploy import windows_driver_branch
+    from tfprov.apply.steps import windows_driver_branch
 
     assert windows_driver_branch("472.12") == 470
     assert windows_driver_branch("475.14") == 470  # the branch's last Windows release
@@ -137,7 +137,7 @@ def test_k40_gets_the_newest_pinned_installer_of_its_planned_branch():
     plan = resolve(h, StackSpec(tensorflow="2.1"))
     assert plan.driver.branch == 470
     table = {v: {"url": f"u{v}", "sha256": SHA} for v in ("452.06", "472.12", "475.14", "551.61")}
-    first = steps_for_windows(plan, h, sources(win_driver_installers=table, **K40_SRC), {})[0]
+    first = steps_for(plan, sources(win_driver_installers=table, **K40_SRC), HostSettings())[0]
     assert first.op.__name__ == "nvidia_driver"
     assert first.kwargs["version"] == "475.14" and first.kwargs["installer_url"] == "u475.14"
     assert first.name == "tfprov: NVIDIA driver"  # one name per step kind; the version is a kwarg
@@ -148,7 +148,7 @@ def test_no_pinned_installer_of_the_planned_branch_is_refused_by_name():
     plan = resolve(h, StackSpec(tensorflow="2.1"))
     table = {v: {"url": f"u{v}", "sha256": SHA} for v in ("551.61", "539.72")}
     with pytest.raises(RefusedError) as exc:
-        steps_for_windows(plan, h, sources(win_driver_installers=table, **K40_SRC), {})
+        steps_for(plan, sources(win_driver_installers=table, **K40_SRC), HostSettings())
     assert str(exc.value) == (
         "the plan needs NVIDIA driver branch 470 (≥ 418.96) on this Windows host: no "
         "win_driver_installers entry of branch 470 is pinned (pinned: 539.72 (branch 535), "
@@ -169,18 +169,16 @@ def test_windows_virtualenv_script_parses():
     from pyinfra.context import ctx_host, ctx_state
     from pyinfra_testing.util import FakeState, create_host  # the harness's fake host
 
-    from tfprov.operations import windows
+    from tfprov.operations import venv_windows
 
     state = FakeState()
     fake = create_host(
         state,
-        facts={
-            "windows.WinFileExists": {"path=C:\\tfprov\\envs\\tf21\\Scripts\\python.exe": False}
-        },
+        facts={"files.WinFileExists": {"path=C:\\tfprov\\envs\\tf21\\Scripts\\python.exe": False}},
     )
     with ctx_state.use(state), ctx_host.use(fake):
         cmds = list(
-            windows.virtualenv._inner(
+            venv_windows.virtualenv._inner(
                 path="C:\\tfprov\\envs\\tf21",
                 python_exe="C:\\Python37\\python.exe",
                 pip_config="[global]\nno-index = true\n",
@@ -197,5 +195,5 @@ def test_host_data_repair_false_reaches_the_windows_tensorflow_operation():
         win_cuda_installers={"10.1": {"url": "c", "sha256": SHA}},
         win_cudnn_zips={"7.6": {"url": "d", "sha256": SHA}},
     )
-    tf_step = steps_for_windows(plan, h, src, {"repair": False})[-1]
+    tf_step = steps_for(plan, src, HostSettings(repair=False))[-1]
     assert tf_step.op.__name__ == "tensorflow_pip" and tf_step.kwargs["repair"] is False

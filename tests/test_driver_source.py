@@ -1,7 +1,7 @@
 """The plan's driver source names what the driver operation installs, per distro.
 
-Each case takes a driver operation fixture (facts of a real distro) and a host profile
-with that distro and GPU; the resolver plans the same branch (pinned), and the package
+Each case takes a driver operation fixture (facts of a real distro, its platform) and a
+host profile with that distro and GPU; the resolver plans the same branch (pinned), and the package
 or module stream its ``driver.source`` names must be what the operation's commands
 install on those facts.
 """
@@ -69,11 +69,11 @@ def _commands(case: str) -> tuple[dict, list[str]]:
 )
 def test_plan_driver_source_is_what_the_operation_installs(case, gpu, source):
     data, commands = _commands(case)
-    meta = data["facts"]["server.LinuxDistribution"]["release_meta"]
+    platform = data["kwargs"]["platform"]  # the fixture's distro, as the plan carries it
     profile = HostProfile.model_validate(
         {
             "hostname": case,
-            "os": {"family": "linux", "distro": meta["ID"], "version": meta["VERSION_ID"]},
+            "os": {"family": "linux", "distro": platform["distro"], "version": platform["version"]},
             "cpu": {"flags": ["sse2", "sse4_2", "avx", "avx2"]},
             "gpus": [{"name": gpu}],
             "pythons": [{"version": "3.10.12", "path": "/usr/bin/python3.10"}],
@@ -84,6 +84,9 @@ def test_plan_driver_source_is_what_the_operation_installs(case, gpu, source):
     assert plan.ok, plan.error
     assert (plan.driver.action, plan.driver.branch) == ("install", branch)
     assert plan.driver.source == source
+    # the operation's arguments are the plan's: its flavor and packages
+    assert plan.driver.flavor == data["kwargs"]["flavor"]
+    assert plan.driver.packages.model_dump(exclude_defaults=True) == data["kwargs"]["packages"]
     installed = source.rsplit(" ", 1)[-1]  # the package spec or module stream it names
     assert any(installed in c for c in commands), commands
 

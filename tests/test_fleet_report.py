@@ -13,8 +13,6 @@ import sys
 from datetime import datetime, timezone
 from importlib.metadata import version
 
-import pytest
-
 import tfprov
 from lab.fakehosts import CAPTURED_HOSTNAME, closed_port, write_inventory
 
@@ -244,19 +242,18 @@ def test_plan_and_probe_name_hosts_by_their_inventory_names(tmp_path):
     assert json.loads(res.stdout)[0]["host"] == CAPTURED_HOSTNAME
 
 
-@pytest.mark.parametrize("windows", [False, True])
-def test_every_step_has_a_step_kind_name(windows):
+def test_every_step_has_a_step_kind_name():
     """No operation name carries a version or a path: every step of every example
     profile's plan is named by one of STEP_KINDS."""
     import glob
 
-    from tfprov.apply.deploy import STEP_KINDS, RefusedError, steps_for, steps_for_windows
+    from tfprov.apply.steps import STEP_KINDS, RefusedError, steps_for
     from tfprov.cli import load_profile
+    from tfprov.model.hostdata import HostSettings
     from tfprov.model.sources import DEFAULTS, sources_for
     from tfprov.model.spec import StackSpec
     from tfprov.resolve import resolve
 
-    build = steps_for_windows if windows else steps_for
     seen = set()
     data = {
         "wheel_sha256": "0" * 64,
@@ -270,7 +267,11 @@ def test_every_step_has_a_step_kind_name(windows):
             if not plan.ok:
                 continue
             try:
-                steps = build(plan, profile, {**DEFAULTS, **sources_for(data)}, data)
+                steps = steps_for(
+                    plan,
+                    {**DEFAULTS, **sources_for(data)},
+                    HostSettings(wheel_sha256=data["wheel_sha256"]),
+                )
             except RefusedError:
                 continue
             for s in steps:

@@ -35,7 +35,7 @@ def error(data, name="gpu-07"):
 
 def test_every_key_the_code_reads_is_registered():
     # host data read anywhere in tfprov: host.data.get("x"), the deploy's data.get("x")
-    # (its host data), the connector's self.data["x"]
+    # (its host data), the connector's self.data["x"], the step builders' settings.x
     read = set()
     for path in (ROOT / "tfprov").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
@@ -44,6 +44,8 @@ def test_every_key_the_code_reads_is_registered():
             read |= set(re.findall(r"\bdata\.get\(\s*\"(\w+)\"", text))
         if path.parent.name == "connectors":
             read |= set(re.findall(r"self\.data\[\"(\w+)\"\]", text))
+        if path.parent.name == "steps":  # the step builders read the typed HostSettings
+            read |= set(re.findall(r"\bsettings\.(\w+)\b", text))
     assert {"profile", "reboot", "wheel_sha256", "winssh_port"} <= read, "stale pattern"
     assert read <= set(HOST_KEYS), sorted(read - set(HOST_KEYS))
     assert {*SPEC_KEYS, *SOURCE_KEYS, "repair"} <= set(HOST_KEYS)

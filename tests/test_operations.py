@@ -19,8 +19,7 @@ for _op_path in sorted(d.name for d in TESTS_BASE.iterdir() if d.is_dir()):
 
 
 # -- what a YAML case cannot express -------------------------------------------------------
-# (pyinfra-testing's fake host has no connector, and facts defined next to tfprov's
-# operations are not under tfprov.facts, where tests/test_facts.py looks)
+# (pyinfra-testing's fake host has no connector)
 
 
 def test_nvidia_driver_never_reboots_the_machine_pyinfra_runs_on():

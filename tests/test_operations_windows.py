@@ -1,8 +1,9 @@
 """The Windows operations' PowerShell, checked with a real PowerShell grammar.
 
-The YAML cases in ``tests/operations/windows.*/`` (run by ``tests/test_operations.py``)
-pin every script the operations generate, exactly.  Here every one of those scripts, and
-the command of every fact defined in :mod:`tfprov.operations.windows`, must parse with
+The YAML cases in ``tests/operations/<component>_windows.*/`` (run by
+``tests/test_operations.py``) pin every script the operations generate, exactly.  Here
+every one of those scripts, and the command of every Windows fact the operations read
+(:data:`WINDOWS_FACTS`), must parse with
 tree-sitter's PowerShell grammar without an error node (dev extra: ``tree-sitter``,
 ``tree-sitter-powershell``).  A grammar check is not a run: it catches unbalanced quotes,
 braces and broken escaping, not wrong cmdlet parameters.
@@ -19,7 +20,26 @@ ts = pytest.importorskip("tree_sitter")
 tsp = pytest.importorskip("tree_sitter_powershell")
 
 CASES = Path(__file__).parent / "operations"
-CASE_FILES = sorted(CASES.glob("windows.*/*.yaml"))
+CASE_FILES = sorted(CASES.glob("*_windows.*/*.yaml"))
+WINDOWS_OPERATIONS = (
+    "conda_windows",
+    "cuda_windows",
+    "cudnn_windows",
+    "driver_windows",
+    "system_windows",
+    "tensorflow_windows",
+    "venv_windows",
+)
+# the facts the Windows operations read, beside the Linux facts of their subject
+WINDOWS_FACTS = (
+    ("system", "WinMachineEnv"),
+    ("files", "WinFileExists"),
+    ("files", "WinFileSha256"),
+    ("cuda", "WinCudnnAt"),
+    ("env", "WinPipPackages"),
+    ("env", "WinPipHealth"),
+    ("conda_env", "WinCondaEnvPackages"),
+)
 
 
 def _parser():
@@ -54,15 +74,17 @@ def _case_scripts():
 
 def test_every_windows_operation_has_cases():
     import inspect
+    from importlib import import_module
 
-    from tfprov.operations import windows
-
-    ops = {
-        name
-        for name, obj in vars(windows).items()
-        if callable(obj) and hasattr(obj, "_inner") and inspect.getmodule(obj) is windows
-    }
-    with_cases = {p.parent.name.split(".", 1)[1] for p in CASE_FILES}
+    ops = set()
+    for module_name in WINDOWS_OPERATIONS:
+        module = import_module(f"tfprov.operations.{module_name}")
+        ops |= {
+            f"{module_name}.{name}"
+            for name, obj in vars(module).items()
+            if callable(obj) and hasattr(obj, "_inner") and inspect.getmodule(obj) is module
+        }
+    with_cases = {p.parent.name for p in CASE_FILES}
     assert ops and ops <= with_cases, sorted(ops - with_cases)
 
 
@@ -83,9 +105,8 @@ def test_case_script_parses_as_powershell(script):
 
 
 def _fact_commands():
-    from pyinfra.api import FactBase
-
-    from tfprov.operations import windows
+    import inspect
+    from importlib import import_module
 
     args = {
         "variable": "Path",
@@ -94,16 +115,10 @@ def _fact_commands():
         "prefix": r"C:\tfprov\miniforge3",
         "env_name": "tf210",
     }
-    for name, cls in sorted(vars(windows).items()):
-        if (
-            isinstance(cls, type)
-            and issubclass(cls, FactBase)
-            and cls.__module__ == windows.__name__
-        ):
-            import inspect
-
-            params = [p for p in inspect.signature(cls.command).parameters if p != "self"]
-            yield pytest.param(cls().command(**{p: args[p] for p in params}), id=name)
+    for module, name in WINDOWS_FACTS:
+        cls = getattr(import_module(f"tfprov.facts.{module}"), name)
+        params = [p for p in inspect.signature(cls.command).parameters if p != "self"]
+        yield pytest.param(cls().command(**{p: args[p] for p in params}), id=name)
 
 
 @pytest.mark.parametrize("command", list(_fact_commands()))
@@ -122,7 +137,8 @@ def test_the_grammar_rejects_broken_powershell():
     ["plain", "it's", "‘curly’ ‚low‛", "$env:TEMP `n $(calc)", '"double" ;|&', "C:\\a b\\c\\"],
 )
 def test_ps_quote_is_one_literal(value):
-    from tfprov.operations.windows import ps_quote, script
+    from tfprov.powershell import quote as ps_quote
+    from tfprov.powershell import script
 
     text = script(f"$v = {ps_quote(value)}", "Write-Output $v")
     assert parse_ok(text) == []
@@ -143,9 +159,10 @@ def test_nvidia_driver_never_reboots_the_machine_pyinfra_runs_on():
     from pyinfra.context import ctx_host, ctx_state
     from pyinfra_testing.util import FakeState, create_host
 
-    from tfprov.operations.windows import nvidia_driver, reboot_if_needed
+    from tfprov.operations.driver_windows import nvidia_driver
+    from tfprov.operations.system_windows import reboot_if_needed
 
-    case = CASES / "windows.nvidia_driver" / "unc-share-no-driver-allow-reboot.yaml"
+    case = CASES / "driver_windows.nvidia_driver" / "unc-share-no-driver-allow-reboot.yaml"
     data = yaml.safe_load(case.read_text())
     assert "    Restart-Computer -Force" in data["commands"][0].splitlines()
     state = FakeState()
@@ -155,7 +172,7 @@ def test_nvidia_driver_never_reboots_the_machine_pyinfra_runs_on():
         commands = list(nvidia_driver._inner(**data["kwargs"]))
     assert "Restart-Computer" not in commands[0]
 
-    case = CASES / "windows.reboot_if_needed" / "pending-allowed.yaml"
+    case = CASES / "system_windows.reboot_if_needed" / "pending-allowed.yaml"
     data = yaml.safe_load(case.read_text())
     host = create_host(state, facts=data["facts"])
     host.connector_cls = LocalConnector
@@ -165,7 +182,7 @@ def test_nvidia_driver_never_reboots_the_machine_pyinfra_runs_on():
 
 
 def test_machine_path_merge():
-    from tfprov.operations.windows import merged_path
+    from tfprov.operations.system_windows import merged_path
 
     cur = r"C:\Windows;C:\CUDA\v12.8\bin;;C:\cuda\V11.2\bin\;C:\Windows"
     # ours first in the given order, no duplicate of ours, other entries (and their own
@@ -183,8 +200,7 @@ def test_machine_path_merge():
 def test_win_pip_health_reads_what_pip_prints():
     # pip prints the same lines on every OS: those captured live on Linux (the EnvState
     # fixtures), framed by the section markers the Windows command echoes itself
-    from tfprov.facts.env import MARK
-    from tfprov.operations.windows import WinPipHealth
+    from tfprov.facts.env import MARK, WinPipHealth
 
     facts = Path(__file__).parent / "facts" / "env.EnvState"
     case = facts / "live-venv-tensorflow-cpu-2.21.0-numpy-1.25.2.yaml"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from tfprov.apply.deploy import steps_for
+from tfprov.apply.steps import steps_for
 from tfprov.cli import main
 from tfprov.facts.python import parse_pythons
+from tfprov.model.hostdata import HostSettings
 from tfprov.model.profile import HostProfile
 from tfprov.model.sources import DEFAULTS
 from tfprov.model.spec import StackSpec
@@ -34,7 +35,7 @@ def debian12(case: str, keep=lambda p: True) -> HostProfile:
 
 
 def steps(plan, profile):
-    return [(s.op.__name__, s.kwargs) for s in steps_for(plan, profile, dict(DEFAULTS), {})]
+    return [(s.op.__name__, s.kwargs) for s in steps_for(plan, dict(DEFAULTS), HostSettings())]
 
 
 def test_the_distro_python_is_preferred_over_a_newer_pyenv_one():

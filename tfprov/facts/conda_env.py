@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from tfprov import powershell as ps
 from tfprov.facts.base import TfprovFact, sh_quote
 
 
@@ -91,4 +92,28 @@ class CondaEnvPackages(TfprovFact):
         return f"if [ -x {conda} ]; then {listing}; fi\ntrue"
 
     def process(self, output: list[str]):
+        return parse_conda_list_json("\n".join(output))
+
+
+# -- Windows -------------------------------------------------------------------------------
+
+
+class WinCondaEnvPackages(TfprovFact):
+    """The packages of the conda env ``PREFIX\\envs\\ENV_NAME``, as
+    :class:`tfprov.facts.conda_env.CondaEnvPackages` gives them on Linux:
+    ``{"exists", "conda": {name: version}, "pip": {name: version}}``."""
+
+    @staticmethod
+    def default() -> dict:
+        return empty()
+
+    def command(self, prefix: str, env_name: str) -> str:
+        conda = ps.quote(prefix.rstrip("\\") + "\\Scripts\\conda.exe")
+        env = ps.quote(prefix.rstrip("\\") + "\\envs\\" + env_name)
+        return (
+            f"if ((Test-Path -LiteralPath {conda}) -and (Test-Path -LiteralPath {env})) {{ "
+            f"& {conda} list -p {env} --json 2>$null }}"
+        )
+
+    def process(self, output: list[str]) -> dict:
         return parse_conda_list_json("\n".join(output))

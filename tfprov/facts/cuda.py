@@ -18,6 +18,7 @@ import json
 import posixpath
 import re
 
+from tfprov import powershell as ps
 from tfprov.facts.base import TfprovFact
 
 MARKER = "== "
@@ -327,3 +328,37 @@ class Cudnn(TfprovFact):
 
     def process(self, output: list[str]) -> dict | None:
         return parse_cudnn(output)
+
+
+# -- Windows -------------------------------------------------------------------------------
+
+
+_CUDNN_DEFINE = re.compile(r"#\s*define\s+CUDNN_(MAJOR|MINOR|PATCHLEVEL)\s+(\d+)")
+
+
+class WinCudnnAt(TfprovFact):
+    """The cuDNN version (``8.1.1``) of the headers in ``PATH\\include``
+    (``cudnn_version.h``, else ``cudnn.h``), or None."""
+
+    @staticmethod
+    def default() -> None:
+        return None
+
+    def command(self, path: str) -> str:
+        inc = ps.quote(path.rstrip("\\") + "\\include")
+        return (
+            f"foreach ($h in @('cudnn_version.h', 'cudnn.h')) {{\n"
+            f"    $f = Join-Path {inc} $h\n"
+            "    if (Test-Path -LiteralPath $f) {\n"
+            "        Select-String -LiteralPath $f -Pattern '#\\s*define\\s+CUDNN_(MAJOR|MINOR|"
+            "PATCHLEVEL)\\s' | ForEach-Object { $_.Line }\n"
+            "        break\n"
+            "    }\n"
+            "}"
+        )
+
+    def process(self, output: list[str]) -> str | None:
+        found = dict(m.groups() for m in map(_CUDNN_DEFINE.search, output) if m)
+        if "MAJOR" not in found or "MINOR" not in found:
+            return None
+        return ".".join(found[k] for k in ("MAJOR", "MINOR", "PATCHLEVEL") if k in found)

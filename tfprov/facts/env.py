@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tfprov import powershell as ps
 from tfprov.facts.base import TfprovFact, sh_quote, split_marked
 from tfprov.facts.tensorflow import TF_SCRIPT, parse_env_line, tensorflow_entry
 
@@ -120,3 +121,67 @@ class EnvState(TfprovFact):
 
     def process(self, output: list[str]) -> dict:
         return parse_env_state(output)
+
+
+# -- Windows -------------------------------------------------------------------------------
+
+
+class WinPipPackages(TfprovFact):
+    """``{normalized name: version}`` of what ``PYTHON_EXE -m pip list`` reports; ``{}``
+    when that Python does not exist or has no pip."""
+
+    @staticmethod
+    def default() -> dict:
+        return {}
+
+    def command(self, python_exe: str) -> str:
+        exe = ps.quote(python_exe)
+        return (
+            f"if (Test-Path -LiteralPath {exe}) {{ "
+            f"& {exe} -m pip list '--format=json' --disable-pip-version-check 2>$null }}"
+        )
+
+    def process(self, output: list[str]) -> dict:
+        import json
+
+        text = "\n".join(output)
+        start = text.find("[")
+        try:
+            items = json.loads(text[start:]) if start >= 0 else []
+        except ValueError:
+            return {}
+        return {
+            re.sub(r"[-_.]+", "-", i["name"]).lower(): str(i["version"])
+            for i in items
+            if isinstance(i, dict) and i.get("name") and i.get("version") is not None
+        }
+
+
+class WinPipHealth(TfprovFact):
+    """Whether pip works for ``python_exe`` and what ``pip check`` says, as the Linux
+    EnvState fact gives it: ``{"exists", "pip", "pip_error", "pip_check"}`` (see
+    :func:`tfprov.facts.env.env_problems`)."""
+
+    @staticmethod
+    def default() -> dict:
+        return {"exists": False, "pip": None, "pip_error": None, "pip_check": None}
+
+    def command(self, python_exe: str) -> str:
+        exe = ps.quote(python_exe)
+        run = '2>&1 | ForEach-Object {{ "$_" }}'
+        return (
+            f"$ErrorActionPreference = 'Continue'\n"
+            f"if (Test-Path -LiteralPath {exe}) {{\n"
+            f"    '{MARK}pip'\n"
+            f"    & {exe} -m pip --version {run}\n"
+            "    if ($LASTEXITCODE -eq 0) {\n"
+            f"        '{MARK}pip-check'\n"
+            f"        & {exe} -m pip check --disable-pip-version-check {run}\n"
+            f"        '{MARK}pip-check-exit'\n"
+            '        "$LASTEXITCODE"\n'
+            "    }\n"
+            "}"
+        )
+
+    def process(self, output: list[str]) -> dict:
+        return parse_pip_health(output)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from tfprov import powershell as ps
 from tfprov.facts.base import TfprovFact
 
 
@@ -112,3 +113,25 @@ class CLibrary(TfprovFact):
 
     def process(self, output: list[str]) -> dict:
         return parse_c_library(output)
+
+
+# -- Windows -------------------------------------------------------------------------------
+
+
+class WinMachineEnv(TfprovFact):
+    """A machine environment variable as ``[Environment]::GetEnvironmentVariable(NAME,
+    'Machine')`` returns it, or None when it is not set."""
+
+    @staticmethod
+    def default() -> None:
+        return None
+
+    def command(self, variable: str) -> str:
+        return (
+            f"$v = [Environment]::GetEnvironmentVariable({ps.quote(variable)}, 'Machine')\n"
+            "if ($null -ne $v) { 'value=' + $v }"
+        )
+
+    def process(self, output: list[str]) -> str | None:
+        text = "\n".join(output)
+        return text[len("value=") :] if text.startswith("value=") else None

@@ -16,7 +16,7 @@ DEFAULTS: dict[str, object] = {
     # this URL is NVIDIA's: <distro><version without dots>/<arch>/, e.g. ubuntu2204/x86_64/
     "nvidia_repo_url": "https://developer.download.nvidia.com/compute/cuda/repos",
     # Miniforge installer (conda-forge's Miniconda): URL and its sha256, pinned together
-    "miniforge_url": None,  # set by tfprov.operations.conda.DEFAULT_MINIFORGE
+    "miniforge_url": None,  # None: tfprov.operations.conda's pinned installer for the arch
     "miniforge_sha256": None,
     # conda channels, and an optional channel_alias / mirror for all of them
     "conda_channels": ["conda-forge"],

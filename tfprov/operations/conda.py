@@ -3,8 +3,8 @@ conda for TensorFlow stacks: a verified Miniforge installation, its ``.condarc``
 conda env per stack (``tf215``, ``tf1`` ... side by side), conda packages first and pip
 packages after.
 
-Download sources come from :mod:`tfprov.model.sources` (inventory data overrides them); the
-Miniforge installer is only ever run after its sha256 matched.
+Every location is an argument (apply passes the host's download sources); the Miniforge
+installer is only ever run after its sha256 matched.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pyinfra.facts.server import Arch
 
 from tfprov.facts.conda_env import CondaEnvPackages
 from tfprov.model.names import env_name_problem
-from tfprov.model.sources import sources_for
+from tfprov.model.pip_index import PipIndex
 
 # Miniforge3 26.1.1-3, the Linux installers and their sha256 as pinned by Spack:
 # spack/spack-packages, repos/spack_repo/builtin/packages/miniforge3/package.py at commit
@@ -36,7 +36,6 @@ from tfprov.model.sources import sources_for
 # hash is also pinned, for the same release, by independent public Dockerfiles and install
 # notes (found with the search tool).  To update: take both values from one trusted source
 # (the release's own ``<installer>.sha256`` files on GitHub), never from the download itself.
-MINIFORGE_VERSION = "26.1.1-3"
 MINIFORGE_INSTALLERS: dict[str, dict[str, str]] = {
     "x86_64": {
         "url": "https://github.com/conda-forge/miniforge/releases/download/26.1.1-3/"
@@ -49,8 +48,6 @@ MINIFORGE_INSTALLERS: dict[str, dict[str, str]] = {
         "sha256": "83280e4ee71a5bd547d6b318f96e9ababe1054911ff6cc2b8801ce5493fe67e5",
     },
 }
-# The default of the ``miniforge_url`` / ``miniforge_sha256`` sources (x86_64).
-DEFAULT_MINIFORGE = MINIFORGE_INSTALLERS["x86_64"]
 
 _ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -62,8 +59,8 @@ q = shlex.quote
 # -- shared helpers ------------------------------------------------------------------------
 
 
-def _prefix(prefix: str | None, src: dict) -> str:
-    prefix = (prefix or src["conda_prefix"] or "").rstrip("/")
+def _prefix(prefix: str) -> str:
+    prefix = (prefix or "").rstrip("/")
     if not prefix.startswith("/"):
         raise OperationValueError(f"conda prefix must be an absolute path, not {prefix!r}")
     return prefix
@@ -91,18 +88,14 @@ def _yaml_scalar(value: str) -> str:
 
 
 def _explicit_installer(
-    installer_url: str | None, sha256: str | None, src: dict
+    installer_url: str | None, sha256: str | None
 ) -> tuple[str | None, str | None]:
-    """The installer URL and sha256 from the arguments or the inventory's sources, checked;
-    (None, None) when neither names one (then the pinned default for the host's arch)."""
+    """The installer URL and sha256 given, checked; (None, None) when none is given (then
+    the pinned default for the host's arch)."""
     if installer_url is None:
         if sha256 is not None:
             raise OperationValueError("sha256 given without installer_url")
-        installer_url, sha256 = src["miniforge_url"], src["miniforge_sha256"]
-        if installer_url is None:
-            if sha256 is not None:
-                raise OperationValueError("miniforge_sha256 is set without miniforge_url")
-            return None, None
+        return None, None
     if not sha256:
         raise OperationValueError(
             f"refusing to run the Miniforge installer {installer_url} unverified: "
@@ -116,18 +109,18 @@ def _explicit_installer(
 
 @operation()
 def miniforge(
-    prefix: str | None = None,
+    prefix: str,
     installer_url: str | None = None,
     sha256: str | None = None,
 ):
     """
     Install Miniforge (conda from conda-forge) unattended into ``prefix``.
 
-    + prefix: install directory; default the ``conda_prefix`` source (``/opt/tfprov/miniforge3``)
-    + installer_url: the Miniforge installer (``Miniforge3-<ver>-Linux-<arch>.sh``); default the
-      ``miniforge_url`` source, else the pinned :data:`MINIFORGE_INSTALLERS` entry of the
+    + prefix: install directory (the ``conda_prefix`` source, ``/opt/tfprov/miniforge3``)
+    + installer_url: the Miniforge installer (``Miniforge3-<ver>-Linux-<arch>.sh``, the
+      ``miniforge_url`` source); None: the pinned :data:`MINIFORGE_INSTALLERS` entry of the
       host's architecture
-    + sha256: the installer's sha256; required with any installer_url (default the
+    + sha256: the installer's sha256; required with any installer_url (the
       ``miniforge_sha256`` source)
 
     The installer is downloaded to a temporary file and run (``bash FILE -b -p PREFIX``)
@@ -142,9 +135,8 @@ def miniforge(
         from tfprov.operations import conda
         conda.miniforge(name="Install Miniforge", prefix="/opt/tfprov/miniforge3")
     """
-    src = sources_for(host.data)
-    prefix = _prefix(prefix, src)
-    installer_url, sha256 = _explicit_installer(installer_url, sha256, src)
+    prefix = _prefix(prefix)
+    installer_url, sha256 = _explicit_installer(installer_url, sha256)
 
     if host.get_fact(File, path=f"{prefix}/bin/conda"):
         host.noop(f"conda is already installed in {prefix}")
@@ -201,19 +193,19 @@ def condarc_text(
 
 @operation()
 def condarc(
-    prefix: str | None = None,
-    channels: list[str] | None = None,
+    prefix: str,
+    channels: list[str],
     channel_alias: str | None = None,
     custom_channels: dict[str, str] | None = None,
 ):
     """
     Write the conda installation's own configuration, ``PREFIX/.condarc``.
 
-    + prefix: the conda installation; default the ``conda_prefix`` source
-    + channels: channels in priority order; default the ``conda_channels`` source
-      (``["conda-forge"]``)
+    + prefix: the conda installation
+    + channels: channels in priority order (the ``conda_channels`` source, default
+      ``["conda-forge"]``)
     + channel_alias: base URL that channel names resolve against (a mirror of
-      ``https://conda.anaconda.org``); default the ``conda_channel_alias`` source
+      ``https://conda.anaconda.org``; the ``conda_channel_alias`` source)
     + custom_channels: per-channel mirrors, ``{channel: base URL}`` (conda looks up
       ``<base URL>/<channel>``)
 
@@ -226,16 +218,16 @@ def condarc(
 
         conda.condarc(
             name="conda channels from the lab mirror",
+            prefix="/opt/tfprov/miniforge3",
             channels=["conda-forge", "nvidia"],
             channel_alias="https://mirror.lab/conda",
         )
     """
-    src = sources_for(host.data)
-    prefix = _prefix(prefix, src)
-    channels = list(channels if channels is not None else src["conda_channels"] or [])
+    prefix = _prefix(prefix)
+    channels = list(channels or [])
     if not channels or not all(isinstance(c, str) and c.strip() for c in channels):
         raise OperationValueError(f"channels must be a non-empty list of names: {channels!r}")
-    text = condarc_text(channels, channel_alias or src["conda_channel_alias"], custom_channels)
+    text = condarc_text(channels, channel_alias, custom_channels)
     dest = f"{prefix}/.condarc"
 
     if host.get_fact(Sha256File, path=dest) == _sha256_text(text):
@@ -430,26 +422,26 @@ def env_changes(state: dict, conda_specs, conda_checks, pip_specs, pip_reqs):
 
 @operation()
 def env(
-    prefix: str | None = None,
+    prefix: str,
     *,
     env_name: str,
     python: str,
     conda_packages: list[str] | None = None,
     pip_packages: list[str] | None = None,
-    pip_index_url: str | None = None,
+    pip_index: PipIndex | dict,
     cuda_lib_hooks: bool = False,
 ):
     """
     Make the conda env ``PREFIX/envs/ENV_NAME`` hold the planned Python and packages.
 
-    + prefix: the conda installation; default the ``conda_prefix`` source
+    + prefix: the conda installation
     + env_name: the env, one per stack (``tf215``, ``tf1`` ...); pyinfra reserves ``name``
     + python: the Python version, as conda's ``python=<python>`` (``3.11`` means 3.11.*)
     + conda_packages: conda match specs (``cudatoolkit=11.8``, ``cudnn>=8.6,<9``)
     + pip_packages: pip requirements, installed after the conda packages
       (``tensorflow==2.15.1``)
-    + pip_index_url: pip's index; default the ``pip_index_url`` source (the
-      ``pip_extra_index_url`` source is added when set)
+    + pip_index: where pip installs from (:class:`tfprov.model.pip_index.PipIndex`, or a
+      mapping of its fields): index, extra index, find-links, no index
     + cuda_lib_hooks: write ``etc/conda/activate.d/tfprov-cuda.sh`` and
       ``deactivate.d/tfprov-cuda.sh`` in the env, which put ``$CONDA_PREFIX/lib`` and the
       ``nvidia/*/lib`` directories of pip's nvidia-* wheels on ``LD_LIBRARY_PATH`` and
@@ -467,14 +459,16 @@ def env(
 
         conda.env(
             name="TensorFlow 2.15 env",
+            prefix="/opt/tfprov/miniforge3",
             env_name="tf215",
             python="3.11",
             pip_packages=["tensorflow[and-cuda]==2.15.1"],
+            pip_index=PipIndex(index_url="https://pypi.org/simple"),
             cuda_lib_hooks=True,
         )
     """
-    src = sources_for(host.data)
-    prefix = _prefix(prefix, src)
+    prefix = _prefix(prefix)
+    index = pip_index if isinstance(pip_index, PipIndex) else PipIndex(**pip_index)
     conda_specs, conda_checks, pip_specs, pip_reqs = env_specs(
         env_name, python, conda_packages, pip_packages
     )
@@ -519,14 +513,7 @@ def env(
         yield f"{conda} install -y -q -p {qenv} {specs}"
 
     if pip_missing:
-        index_url = pip_index_url or src["pip_index_url"]
-        extra_url = src["pip_extra_index_url"]
-        args = ["--no-input", "--disable-pip-version-check"]
-        if index_url:
-            args += ["--index-url", q(index_url)]
-        if extra_url:
-            args += ["--extra-index-url", q(extra_url)]
-        args += [q(s) for s in pip_missing]
+        args = [q(a) for a in index.args()] + [q(s) for s in pip_missing]
         yield f"{q(env_path + '/bin/python')} -m pip install {' '.join(args)}"
 
     for path, text in hooks_to_write:

@@ -1,19 +1,17 @@
 """
 NVIDIA's CUDA repository and CUDA toolkits from it.
 
-Also the pieces the driver and cuDNN operations share: which supported OS a host runs
-(:func:`target_of`), package facts, holds (:class:`HeldPackages`), and the commands that
-install and hold packages on apt and dnf hosts.
-
-Supported: Ubuntu 20.04 / 22.04 / 24.04, Debian 11 / 12, and RHEL / Rocky Linux /
-AlmaLinux 8 and 9, on x86_64 (NVIDIA's ``x86_64`` repositories) and aarch64 (``sbsa``).
+Also the pieces the driver and cuDNN operations share: package facts, holds
+(:class:`HeldPackages`), and the commands that install and hold packages on apt and dnf
+hosts.  The OS comes in as the plan's ``platform`` (package manager, NVIDIA's repository
+directory, distro, version, codename, arch); which OSes are provisioned is the
+resolver's decision (``catalog/data/distros.yaml``).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from fnmatch import fnmatch
 
 from pyinfra import host
@@ -23,10 +21,9 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.dnf import DnfRepositories
 from pyinfra.facts.files import File, FileContents
 from pyinfra.facts.rpm import RpmPackages
-from pyinfra.facts.server import Arch, LinuxDistribution
 
 from tfprov.facts.cuda import CudaToolkits
-from tfprov.facts.system import Wsl
+from tfprov.model.platform import Platform
 from tfprov.model.sources import DEFAULTS
 
 DEFAULT_REPO_URL = str(DEFAULTS["nvidia_repo_url"])
@@ -41,13 +38,6 @@ REPO_KEYRING = "/usr/share/keyrings/cuda-archive-keyring.gpg"
 
 PROFILE_FILE = "/etc/profile.d/tfprov-cuda.sh"
 
-SUPPORTED = {
-    "ubuntu": ("20.04", "22.04", "24.04"),
-    "debian": ("11", "12"),
-    "rhel": ("8", "9"),
-    "rocky": ("8", "9"),
-    "almalinux": ("8", "9"),
-}
 # NVIDIA's repository directory per machine architecture (`uname -m`)
 REPO_ARCH = {"x86_64": "x86_64", "aarch64": "sbsa"}
 
@@ -64,77 +54,40 @@ def fact(fact_cls, *args, **kwargs):
     return value
 
 
-# -- which OS ------------------------------------------------------------------------------
+# -- the OS ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Target:
-    """A supported OS: ``id`` (os-release ID), ``version`` (``22.04``, ``12``, ``9``),
-    ``codename`` (Debian/Ubuntu) and ``family`` (``apt`` or ``dnf``)."""
-
-    id: str
-    version: str
-    codename: str | None = None
-
-    @property
-    def family(self) -> str:
-        return "apt" if self.id in ("ubuntu", "debian") else "dnf"
-
-    @property
-    def repo_distro(self) -> str:
-        """NVIDIA's name for the OS in its repository layout: ubuntu2204, debian12, rhel9
-        (Rocky Linux and AlmaLinux use the RHEL repositories)."""
-        if self.family == "dnf":
-            return f"rhel{self.version}"
-        return f"{self.id}{self.version.replace('.', '')}"
-
-    def __str__(self) -> str:
-        return f"{self.id} {self.version}"
+def linux_platform(platform: Platform | dict) -> Platform:
+    """The plan's :class:`~tfprov.model.platform.Platform` (a mapping is validated into
+    one), or OperationError when tfprov installs no system packages on it."""
+    platform = Platform.model_validate(platform)
+    if platform.package_manager not in ("apt", "dnf") or not platform.nvidia_repo:
+        raise OperationError(f"tfprov installs no system packages on {platform}")
+    return platform
 
 
-def target_of(distro: dict) -> Target:
-    """The :class:`Target` of pyinfra's ``server.LinuxDistribution`` fact, or
-    OperationError for an OS tfprov does not provision."""
-    meta = distro.get("release_meta") or {}
-    os_id = str(meta.get("ID") or distro.get("name") or "").strip('"').lower()
-    version_id = str(meta.get("VERSION_ID") or "").strip('"')
-    if os_id in ("rhel", "rocky", "almalinux"):
-        version = str(distro.get("major") or version_id.split(".")[0])
-    else:
-        version = version_id
-    codename = meta.get("VERSION_CODENAME") or meta.get("CODENAME") or None
-    if version not in SUPPORTED.get(os_id, ()):
-        supported = ", ".join(f"{k} {'/'.join(v)}" for k, v in SUPPORTED.items())
-        raise OperationError(
-            f"tfprov does not provision {os_id or 'this OS'} {version}".rstrip()
-            + f" (supported: {supported})"
-        )
-    return Target(os_id, version, codename)
-
-
-def repo_arch() -> str:
-    machine = fact(Arch)
+def repo_arch(platform: Platform) -> str:
     try:
-        return REPO_ARCH[str(machine).strip()]
+        return REPO_ARCH[platform.arch]
     except KeyError:
         raise OperationError(
-            f"NVIDIA has no CUDA repository for the {machine} architecture"
+            f"NVIDIA has no CUDA repository for the {platform.arch} architecture"
         ) from None
 
 
-def repo_dir(target: Target, nvidia_repo_url: str, wsl: bool = False) -> str:
-    """The repository directory for this host, e.g. ``<url>/ubuntu2204/x86_64`` (NVIDIA's
-    ``wsl-ubuntu`` repository under WSL, which carries no Linux driver)."""
-    distro = "wsl-ubuntu" if wsl and target.id == "ubuntu" else target.repo_distro
-    return f"{nvidia_repo_url.rstrip('/')}/{distro}/{repo_arch()}"
+def repo_dir(platform: Platform, nvidia_repo_url: str) -> str:
+    """The repository directory for this host, e.g. ``<url>/ubuntu2204/x86_64`` (the
+    platform names NVIDIA's ``wsl-ubuntu`` repository under WSL, which has no Linux
+    driver)."""
+    return f"{nvidia_repo_url.rstrip('/')}/{platform.nvidia_repo}/{repo_arch(platform)}"
 
 
 # -- packages and holds --------------------------------------------------------------------
 
 
-def installed_packages(target: Target) -> dict:
+def installed_packages(platform: Platform) -> dict:
     """``{name: [versions]}`` from pyinfra's DebPackages / RpmPackages fact."""
-    return fact(DebPackages if target.family == "apt" else RpmPackages) or {}
+    return fact(DebPackages if platform.package_manager == "apt" else RpmPackages) or {}
 
 
 def installed_version(packages: dict, name: str) -> str | None:
@@ -205,23 +158,23 @@ def _quote(arg: str) -> str:
     return shlex.quote(arg)
 
 
-def install_command(target: Target, packages: list[str], allow_downgrades: bool = False) -> str:
+def install_command(platform: Platform, packages: list[str], allow_downgrades: bool = False) -> str:
     """The non-interactive install command for *packages* (specs as the package manager
     takes them: ``pkg=1.2*`` for apt, ``pkg-1.2*`` for dnf)."""
     specs = " ".join(_quote(p) for p in packages)
-    if target.family == "apt":
+    if platform.package_manager == "apt":
         opts = "install --allow-downgrades" if allow_downgrades else "install"
         return noninteractive_apt(f"{opts} {specs}")
     return f"dnf install -y {specs}"
 
 
-def hold_commands(target: Target, names: list[str], rpm_packages: dict | None = None) -> list:
+def hold_commands(platform: Platform, names: list[str], rpm_packages: dict | None = None) -> list:
     """Hold *names* at their installed versions against upgrades (unattended-upgrades,
     dnf-automatic, a plain ``upgrade``): ``apt-mark hold`` / ``dnf versionlock add``
     (installing python3-dnf-plugin-versionlock first when it is missing)."""
     if not names:
         return []
-    if target.family == "apt":
+    if platform.package_manager == "apt":
         return [f"apt-mark hold {' '.join(_quote(n) for n in names)}"]
     commands = []
     if rpm_packages is not None and "python3-dnf-plugin-versionlock" not in rpm_packages:
@@ -230,11 +183,11 @@ def hold_commands(target: Target, names: list[str], rpm_packages: dict | None = 
     return commands
 
 
-def unhold_commands(target: Target, names: list[str]) -> list:
+def unhold_commands(platform: Platform, names: list[str]) -> list:
     if not names:
         return []
     quoted = " ".join(_quote(n) for n in names)
-    if target.family == "apt":
+    if platform.package_manager == "apt":
         return [f"apt-mark unhold {quoted}"]
     return [f"dnf versionlock delete {quoted}"]
 
@@ -277,25 +230,22 @@ def _apt_key_command(directory: str) -> str:
     )
 
 
-def repo_commands(target: Target, nvidia_repo_url: str) -> list:
+def repo_commands(platform: Platform, nvidia_repo_url: str) -> list:
     """Commands that set up NVIDIA's CUDA repository (no ``apt-get update``); ``[]`` when
     it is set up.  Reads the facts it needs."""
-    if target.family == "dnf":
-        arch = repo_arch()
-        repo_id = f"cuda-{target.repo_distro}-{arch}"
+    directory = repo_dir(platform, nvidia_repo_url)
+    if platform.package_manager == "dnf":
+        repo_id = f"cuda-{platform.nvidia_repo}-{repo_arch(platform)}"
         repos = fact(DnfRepositories) or []
         if any(r.get("repoid") == repo_id for r in repos):
             return []
         commands = []
-        if "dnf-plugins-core" not in installed_packages(target):
+        if "dnf-plugins-core" not in installed_packages(platform):
             commands.append("dnf install -y dnf-plugins-core")
-        base = f"{nvidia_repo_url.rstrip('/')}/{target.repo_distro}/{arch}"
-        url = f"{base}/cuda-{target.repo_distro}.repo"
+        url = f"{directory}/cuda-{platform.nvidia_repo}.repo"
         commands.append(f"dnf config-manager --add-repo {_quote(url)}")
         return commands
 
-    wsl = bool((fact(Wsl) or {}).get("wsl"))
-    directory = repo_dir(target, nvidia_repo_url, wsl)
     sources = fact(AptSources) or []
     listed = any(
         s["type"] == "deb" and s["url"].rstrip("/") == directory and s["distribution"] == "/"
@@ -304,14 +254,14 @@ def repo_commands(target: Target, nvidia_repo_url: str) -> list:
     has_key = bool(fact(File, path=REPO_KEYRING))
     commands = []
     if not has_key:
-        packages = installed_packages(target)
+        packages = installed_packages(platform)
         tools = []
         if not ({"gpg", "gnupg"} & set(packages)):
             tools.append("gpg")
         if not ({"curl", "wget"} & set(packages)):
             tools.append("curl")
         if tools:
-            commands += ["apt-get update", install_command(target, ["ca-certificates", *tools])]
+            commands += ["apt-get update", install_command(platform, ["ca-certificates", *tools])]
         commands.append(_apt_key_command(directory))
     if not listed:
         name = directory.split("/")[-2:]
@@ -322,10 +272,11 @@ def repo_commands(target: Target, nvidia_repo_url: str) -> list:
 
 
 @operation()
-def nvidia_repo(nvidia_repo_url: str = DEFAULT_REPO_URL):
+def nvidia_repo(platform: Platform, nvidia_repo_url: str = DEFAULT_REPO_URL):
     """
     Set up NVIDIA's CUDA repository (CUDA toolkits, cuDNN, and driver branches).
 
+    + platform: the plan's platform (package manager, NVIDIA's repository directory, arch)
     + nvidia_repo_url: the base URL of NVIDIA's repositories or of a mirror with the same
       layout (``<url>/<distro><version>/<arch>/``); default from ``tfprov.model.sources``
 
@@ -346,16 +297,17 @@ def nvidia_repo(nvidia_repo_url: str = DEFAULT_REPO_URL):
 
         cuda.nvidia_repo(
             name="NVIDIA CUDA repository",
-            nvidia_repo_url=host.data.get("nvidia_repo_url", cuda.DEFAULT_REPO_URL),
+            platform=plan.platform,
+            nvidia_repo_url="http://mirror.lab/nvidia/cuda/repos",
         )
     """
-    target = target_of(fact(LinuxDistribution))
-    commands = repo_commands(target, nvidia_repo_url)
+    platform = linux_platform(platform)
+    commands = repo_commands(platform, nvidia_repo_url)
     if not commands:
-        host.noop(f"NVIDIA CUDA repository for {target} is set up")
+        host.noop(f"NVIDIA CUDA repository for {platform} is set up")
         return
     yield from commands
-    if target.family == "apt":
+    if platform.package_manager == "apt":
         yield "apt-get update"
 
 
@@ -378,10 +330,13 @@ def profile_lines(cuda_home: str, xy: str) -> list[str]:
 
 
 @operation()
-def cuda_toolkit(version: str, nvidia_repo_url: str = DEFAULT_REPO_URL, select: bool = True):
+def cuda_toolkit(
+    version: str, platform: Platform, nvidia_repo_url: str = DEFAULT_REPO_URL, select: bool = True
+):
     """
     Install a CUDA toolkit from NVIDIA's repository, next to any others, and hold it.
 
+    + platform: the plan's platform (see ``nvidia_repo``)
     + version: the toolkit, ``"12.2"`` (or ``"12.2.2"``: only major.minor counts; the
       package ``cuda-toolkit-12-2`` tracks the newest update of 12.2)
     + nvidia_repo_url: base URL of NVIDIA's repositories or a mirror (see ``nvidia_repo``)
@@ -400,13 +355,15 @@ def cuda_toolkit(version: str, nvidia_repo_url: str = DEFAULT_REPO_URL, select: 
 
         from tfprov.operations import cuda
 
-        cuda.cuda_toolkit(name="CUDA 12.2", version="12.2")
-        cuda.cuda_toolkit(name="CUDA 11.8, not the default", version="11.8", select=False)
+        cuda.cuda_toolkit(name="CUDA 12.2", version="12.2", platform=plan.platform)
+        cuda.cuda_toolkit(
+            name="CUDA 11.8, not the default", version="11.8", platform=plan.platform, select=False
+        )
     """
     major, minor = major_minor(version)
-    target = target_of(fact(LinuxDistribution))
+    platform = linux_platform(platform)
     toolkits = fact(CudaToolkits) or []
-    packages = installed_packages(target)
+    packages = installed_packages(platform)
     holds = fact(HeldPackages) or []
 
     xy = f"{major}.{minor}"
@@ -418,16 +375,15 @@ def cuda_toolkit(version: str, nvidia_repo_url: str = DEFAULT_REPO_URL, select: 
 
     commands = []
     if not found:
-        repo = repo_commands(target, nvidia_repo_url)
-        commands += repo
-        if target.family == "apt":
+        commands += repo_commands(platform, nvidia_repo_url)
+        if platform.package_manager == "apt":
             commands.append("apt-get update")
         if is_held(holds, package):  # held at another version: let it move
-            commands += unhold_commands(target, [package])
-        commands.append(install_command(target, [package]))
-        commands += hold_commands(target, [package], packages)
+            commands += unhold_commands(platform, [package])
+        commands.append(install_command(platform, [package]))
+        commands += hold_commands(platform, [package], packages)
     elif package in packages and not is_held(holds, package):
-        commands += hold_commands(target, [package], packages)
+        commands += hold_commands(platform, [package], packages)
 
     wanted = profile_lines(cuda_home, xy)
     if select and not file_has(PROFILE_FILE, wanted):

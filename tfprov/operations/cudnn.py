@@ -8,21 +8,20 @@ import re
 
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
-from pyinfra.facts.server import LinuxDistribution
 
 from tfprov.facts.cuda import Cudnn
+from tfprov.model.platform import Platform
 from tfprov.operations.cuda import (
     DEFAULT_REPO_URL,
     HeldPackages,
-    Target,
     fact,
     hold_commands,
     install_command,
     installed_packages,
     is_held,
+    linux_platform,
     major_minor,
     repo_commands,
-    target_of,
     unhold_commands,
 )
 
@@ -31,7 +30,7 @@ from tfprov.operations.cuda import (
 SYSTEM_PREFIXES = ("/usr/include/", "/usr/local/cuda", "/opt/cuda", "/usr/lib/cuda/")
 
 
-def cudnn_packages(target: Target, version: str, cuda_version: str) -> tuple[list, list]:
+def cudnn_packages(platform: Platform, version: str, cuda_version: str) -> tuple[list, list]:
     """``(install specs, package names)`` of cuDNN *version* for CUDA *cuda_version*.
 
     The names changed with cuDNN 9 and differ between apt and dnf; the forms below are
@@ -70,7 +69,7 @@ def cudnn_packages(target: Target, version: str, cuda_version: str) -> tuple[lis
     cuda_xy = f"{cuda_major}.{cuda_minor}"
     exact = len(parts) >= 4
     v = ".".join(parts)
-    apt = target.family == "apt"
+    apt = platform.package_manager == "apt"
 
     if major == 8:
         names = ["libcudnn8", "libcudnn8-dev" if apt else "libcudnn8-devel"]
@@ -108,7 +107,9 @@ def installed_cudnn(found: dict | None, major: int, minor: int) -> dict | None:
 
 
 @operation()
-def cudnn(version: str, cuda_version: str, nvidia_repo_url: str = DEFAULT_REPO_URL):
+def cudnn(
+    version: str, cuda_version: str, platform: Platform, nvidia_repo_url: str = DEFAULT_REPO_URL
+):
     """
     Install cuDNN system-wide (runtime and headers) from NVIDIA's CUDA repository, held.
 
@@ -116,6 +117,7 @@ def cudnn(version: str, cuda_version: str, nvidia_repo_url: str = DEFAULT_REPO_U
       one takes the newest matching build)
     + cuda_version: the CUDA toolkit it is for, ``"12.2"``: cuDNN 8 has one build per CUDA
       X.Y, cuDNN 9 one per CUDA major
+    + platform: the plan's platform (see ``cuda.nvidia_repo``)
     + nvidia_repo_url: base URL of NVIDIA's repositories or a mirror (see
       ``cuda.nvidia_repo``)
 
@@ -136,28 +138,33 @@ def cudnn(version: str, cuda_version: str, nvidia_repo_url: str = DEFAULT_REPO_U
 
         from tfprov.operations import cudnn
 
-        cudnn.cudnn(name="cuDNN 8.9 for CUDA 12.2", version="8.9", cuda_version="12.2")
+        cudnn.cudnn(
+            name="cuDNN 8.9 for CUDA 12.2",
+            version="8.9",
+            cuda_version="12.2",
+            platform=plan.platform,
+        )
     """
-    target = target_of(fact(LinuxDistribution))
+    platform = linux_platform(platform)
     found = fact(Cudnn)
-    packages = installed_packages(target)
+    packages = installed_packages(platform)
     holds = fact(HeldPackages) or []
 
-    specs, names = cudnn_packages(target, version, cuda_version)
+    specs, names = cudnn_packages(platform, version, cuda_version)
     major, minor = (int(p) for p in str(version).split(".")[:2])
     have = installed_cudnn(found, major, minor)
 
     commands = []
     if have is None:
-        commands += repo_commands(target, nvidia_repo_url)
-        if target.family == "apt":
+        commands += repo_commands(platform, nvidia_repo_url)
+        if platform.package_manager == "apt":
             commands.append("apt-get update")
-        commands += unhold_commands(target, [n for n in names if is_held(holds, n)])
-        commands.append(install_command(target, specs, allow_downgrades=True))
-        commands += hold_commands(target, names, packages)
+        commands += unhold_commands(platform, [n for n in names if is_held(holds, n)])
+        commands.append(install_command(platform, specs, allow_downgrades=True))
+        commands += hold_commands(platform, names, packages)
     else:
         unheld = [n for n in names if n in packages and not is_held(holds, n)]
-        commands += hold_commands(target, unheld, packages)
+        commands += hold_commands(platform, unheld, packages)
 
     if not commands:
         host.noop(f"cuDNN {have['version']} is installed ({have['path']})")

@@ -13,7 +13,9 @@ Where the packages come from:
   stream ``nvidia-driver:<branch>-dkms`` (``<branch>-open`` for the open kernel modules);
   DKMS comes from EPEL.
 
-Under WSL nothing is installed: the Windows host's driver serves the GPU.
+Under WSL nothing is installed: the Windows host's driver serves the GPU.  Which packages
+carry the branch and flavor is the resolver's decision (``tfprov.resolve.driver_packages``);
+the plan's ``driver.packages`` and ``driver.flavor`` come in as arguments.
 """
 
 from __future__ import annotations
@@ -24,16 +26,15 @@ from pyinfra import host, logger
 from pyinfra.api import OperationError, OperationValueError, operation
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.dnf import DnfEnabledModules
-from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import server
 
-from tfprov.facts.gpu import NvidiaSmiGpus, PciNvidiaGpus
 from tfprov.facts.nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
 from tfprov.facts.system import Wsl
+from tfprov.model.plan import DriverPackages
+from tfprov.model.platform import Platform
 from tfprov.operations.cuda import (
     DEFAULT_REPO_URL,
     HeldPackages,
-    Target,
     fact,
     file_has,
     hold_commands,
@@ -41,18 +42,13 @@ from tfprov.operations.cuda import (
     installed_packages,
     installed_version,
     is_held,
+    linux_platform,
     repo_commands,
-    target_of,
     unhold_commands,
     write_file_command,
 )
-from tfprov.resolve.driver_packages import (
-    OPEN_DEFAULT_FROM_BRANCH,
-    driver_packages,
-    resolve_flavor,
-)
 
-FLAVORS = ("auto", "proprietary", "open", "server")
+FLAVORS = ("proprietary", "open", "server")
 
 DEBIAN_NONFREE_LIST = "/etc/apt/sources.list.d/tfprov-debian-nonfree.list"
 
@@ -65,28 +61,6 @@ DKMS_SIGNING_CONF = "/etc/dkms/framework.conf.d/tfprov-mok.conf"
 _APT_DRIVER_NAME = re.compile(
     r"^(nvidia-driver(-\d+.*)?|cuda-drivers(-\d+)?|nvidia-open(-\d+)?|nvidia-tesla-\d+-driver)$"
 )
-
-
-def gpu_capabilities() -> list[str | None]:
-    """Compute capability of each NVIDIA GPU: from nvidia-smi when a driver answers, else
-    from the PCI bus (device id or name looked up in tfprov's GPU catalog)."""
-    smi = [g for g in fact(NvidiaSmiGpus) or [] if "error" not in g]
-    if smi:
-        return [g.get("compute_capability") for g in smi]
-    devices = fact(PciNvidiaGpus) or []
-    if not devices:
-        return []
-    from tfprov.catalog import load_catalog
-
-    catalog = load_catalog()
-    capabilities: list[str | None] = []
-    for dev in devices:
-        model = catalog.gpu_by_pci_id(dev["device_id"]) if dev.get("device_id") else None
-        if model is None and dev.get("name"):
-            bracket = re.search(r"\[([^\]]+)\]", dev["name"])
-            model = catalog.gpu(bracket.group(1) if bracket else dev["name"])
-        capabilities.append(model.cc if model else None)
-    return capabilities
 
 
 def runs_here() -> bool:
@@ -105,11 +79,12 @@ def _signing_files(signing_key: str) -> tuple[str, str]:
     return signing_key, f"{stem}.der"
 
 
-def _debian_component_commands(target: Target, components: list[str]) -> list:
+def _debian_component_commands(platform: Platform, components: list[str]) -> list:
     """Enable *components* on the host's Debian mirror(s): for every ``deb`` source of
     ``<codename>``, ``-updates`` and ``-security`` with ``main``, a line with the same URL,
     suite and signed-by in :data:`DEBIAN_NONFREE_LIST`.  ``[]`` when they are enabled."""
-    suites = {target.codename, f"{target.codename}-updates", f"{target.codename}-security"}
+    codename = platform.codename
+    suites = {codename, f"{codename}-updates", f"{codename}-security"}
     sources = [s for s in fact(AptSources) or [] if s["type"] == "deb"]
     have: dict[tuple[str, str], set] = {}
     mains: list[tuple[str, str, str | None]] = []
@@ -125,7 +100,7 @@ def _debian_component_commands(target: Target, components: list[str]) -> list:
             mains.append((*key, signed_by))
     if not mains:
         raise OperationError(
-            f"no Debian {target.codename} 'main' source in the apt sources: cannot enable "
+            f"no Debian {codename} 'main' source in the apt sources: cannot enable "
             f"{' '.join(components)} for the NVIDIA driver"
         )
     if all(set(components) <= have[(url, dist)] for url, dist, _ in mains):
@@ -137,10 +112,9 @@ def _debian_component_commands(target: Target, components: list[str]) -> list:
     return [write_file_command(DEBIAN_NONFREE_LIST, lines)]
 
 
-def _apt_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
+def _apt_plan(platform, pkgs, branch, nvidia_repo_url, packages, holds, kernel):
     """(need_driver, commands, hold names, held, (package, version prefix, source)) for
     Ubuntu and Debian."""
-    pkgs = driver_packages(target.id, target.version, branch, kind, target.codename)
     package, spec, prefix, source = pkgs.package, pkgs.spec, pkgs.prefix, pkgs.source
     setup = list(pkgs.components)
 
@@ -149,51 +123,53 @@ def _apt_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
     commands: list = []
     if need:
         if setup:
-            commands += _debian_component_commands(target, setup)
+            commands += _debian_component_commands(platform, setup)
         if pkgs.nvidia_repo:
-            commands += repo_commands(target, nvidia_repo_url)
+            commands += repo_commands(platform, nvidia_repo_url)
         commands += unhold_commands(
-            target, [h["name"] for h in holds if _APT_DRIVER_NAME.match(h["name"])]
+            platform, [h["name"] for h in holds if _APT_DRIVER_NAME.match(h["name"])]
         )
         commands.append("apt-get update")
-        install = install_command(target, [spec] + ([f"linux-headers-{kernel}"] if kernel else []))
+        install = install_command(
+            platform, [spec] + ([f"linux-headers-{kernel}"] if kernel else [])
+        )
         if kernel is None:  # headers missing, running kernel unknown: let the shell say
             install += " linux-headers-$(uname -r)"
         commands.append(install)
     return need, commands, [package], is_held(holds, package), (package, prefix, source)
 
 
-def _dnf_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
+def _dnf_plan(platform, pkgs, branch, nvidia_repo_url, packages, holds, kernel):
     """(need_driver, commands, hold patterns, held, (package, version prefix, source)) for
     RHEL-family hosts."""
-    pkgs = driver_packages(target.id, target.version, branch, kind)
     stream = pkgs.stream
     enabled = (fact(DnfEnabledModules) or {}).get("nvidia-driver")
     version = installed_version(packages, "nvidia-driver")
     need = enabled != stream or version is None or not version.startswith(f"{branch}.")
     commands: list = []
     if need:
-        repo = repo_commands(target, nvidia_repo_url)
+        repo = repo_commands(platform, nvidia_repo_url)
         commands += repo
         if "epel-release" not in packages:  # DKMS is in EPEL
-            if target.id == "rhel":
+            version = platform.version
+            if platform.distro == "rhel":
                 raise OperationError(
-                    f"RHEL {target.version}: the NVIDIA driver's DKMS package comes from EPEL. "
+                    f"RHEL {version}: the NVIDIA driver's DKMS package comes from EPEL. "
                     "Enable CodeReady Builder (subscription-manager repos --enable "
-                    f"codeready-builder-for-rhel-{target.version}-$(arch)-rpms) and install "
-                    f"epel-release (epel-release-latest-{target.version}.noarch.rpm from the "
+                    f"codeready-builder-for-rhel-{version}-$(arch)-rpms) and install "
+                    f"epel-release (epel-release-latest-{version}.noarch.rpm from the "
                     "Fedora EPEL mirrors), then run again"
                 )
             if not repo and "dnf-plugins-core" not in packages:
                 commands.append("dnf install -y dnf-plugins-core")
-            crb = "crb" if target.version == "9" else "powertools"
+            crb = "crb" if version == "9" else "powertools"
             commands += [f"dnf config-manager --set-enabled {crb}", "dnf install -y epel-release"]
         stale = {
             h["name"]
             for h in holds
             if "nvidia" in h["name"] and h["version"] and not h["version"].startswith(f"{branch}.")
         }
-        commands += unhold_commands(target, sorted(stale))
+        commands += unhold_commands(platform, sorted(stale))
         if kernel is not False:
             commands.append(f"dnf install -y kernel-devel-{kernel or '$(uname -r)'}")
         if enabled and enabled != stream:
@@ -211,7 +187,9 @@ def _dnf_plan(target, branch, kind, nvidia_repo_url, packages, holds, kernel):
 @operation()
 def nvidia_driver(
     branch: int,
-    flavor: str = "auto",
+    flavor: str,
+    packages: DriverPackages | dict,
+    platform: Platform | dict,
     nvidia_repo_url: str = DEFAULT_REPO_URL,
     signing_key: str | None = None,
     allow_reboot: bool = False,
@@ -220,9 +198,12 @@ def nvidia_driver(
     Install one NVIDIA driver branch, hold it against upgrades, keep nouveau out.
 
     + branch: the driver branch the plan needs, e.g. ``535``
-    + flavor: ``"auto"``, ``"proprietary"``, ``"open"`` (open GPU kernel modules, Turing
-      and newer) or ``"server"`` (Ubuntu's ``-server`` packages); ``"auto"`` is decided by
-      :func:`resolve_flavor`: open for branch >= 560 when every GPU is Turing or newer
+    + flavor: the plan's kernel modules: ``"proprietary"``, ``"open"`` (open GPU kernel
+      modules, Turing and newer) or ``"server"`` (Ubuntu's ``-server`` packages)
+    + packages: the plan's ``driver.packages`` (:class:`tfprov.model.plan.DriverPackages`:
+      the package, the spec asked for, Debian components, NVIDIA's repository, the dnf
+      stream) that carry ``branch`` in ``flavor`` on this distro
+    + platform: the plan's platform (package manager, distro, version, codename, WSL)
     + nvidia_repo_url: base URL of NVIDIA's repositories or a mirror (see
       ``cuda.nvidia_repo``), used on Debian (branches Debian does not ship) and RHEL
     + signing_key: under Secure Boot, the private key of a Machine Owner Key already
@@ -271,11 +252,15 @@ def nvidia_driver(
         driver.nvidia_driver(
             name="NVIDIA driver 535",
             branch=535,
+            flavor=plan.driver.flavor,
+            packages=plan.driver.packages,
+            platform=plan.platform,
             allow_reboot=True,
         )
     """
-    wsl = fact(Wsl) or {}
-    if wsl.get("wsl"):
+    platform = Platform.model_validate(platform)
+    if platform.wsl:
+        wsl = fact(Wsl) or {}
         host.noop(
             f"WSL {wsl.get('version') or ''}".rstrip()
             + ": the Windows host's NVIDIA driver serves the GPU; no Linux driver is installed"
@@ -284,19 +269,16 @@ def nvidia_driver(
     if flavor not in FLAVORS:
         raise OperationValueError(f"flavor must be one of {', '.join(FLAVORS)}, got {flavor!r}")
     branch = int(branch)
-    target = target_of(fact(LinuxDistribution))
+    platform = linux_platform(platform)
+    pkgs = DriverPackages.model_validate(packages)
     secure_boot = fact(SecureBoot)
     loaded = fact(DriverVersion)
     nouveau_loaded = bool(fact(NouveauLoaded))
     headers = fact(KernelHeaders) or {}
-    packages = installed_packages(target)
+    installed = installed_packages(platform)
     holds = fact(HeldPackages) or []
 
-    if flavor == "server" and target.id != "ubuntu":
-        raise OperationValueError('flavor "server" means Ubuntu\'s -server driver packages')
-    needs_gpus = flavor == "auto" and branch >= OPEN_DEFAULT_FROM_BRANCH
-    kind = resolve_flavor(flavor, branch, gpu_capabilities() if needs_gpus else [])
-    module_flavor = "open" if kind == "open" else "proprietary"
+    module_flavor = "open" if flavor == "open" else "proprietary"
     running_ok = (
         bool(loaded)
         and loaded["version"].split(".")[0] == str(branch)
@@ -306,12 +288,12 @@ def nvidia_driver(
     # False: headers installed; None: unknown kernel; else the running kernel's release
     kernel = False if headers.get("installed") else headers.get("kernel")
 
-    plan = _apt_plan if target.family == "apt" else _dnf_plan
+    plan = _apt_plan if platform.package_manager == "apt" else _dnf_plan
     need, driver_commands, hold_names, held, (package, prefix, source) = plan(
-        target, branch, kind, nvidia_repo_url, packages, holds, kernel
+        platform, pkgs, branch, nvidia_repo_url, installed, holds, kernel
     )
 
-    if need and not installed_version(packages, package) and running_ok:
+    if need and not installed_version(installed, package) and running_ok:
         host.noop(
             f"NVIDIA driver {loaded['version']} ({module_flavor}) is loaded but not installed "
             f"from {package}: left alone (remove the other install to let tfprov manage it)"
@@ -338,10 +320,12 @@ def nvidia_driver(
     if need or nouveau_loaded:
         if not file_has(NOUVEAU_CONF, NOUVEAU_LINES):
             commands.append(write_file_command(NOUVEAU_CONF, NOUVEAU_LINES))
-            commands.append("update-initramfs -u" if target.family == "apt" else "dracut -f")
+            initramfs = "update-initramfs -u" if platform.package_manager == "apt" else "dracut -f"
+            commands.append(initramfs)
     commands += driver_commands
     if need or not held:
-        commands += hold_commands(target, hold_names, None if target.family == "apt" else packages)
+        rpm = None if platform.package_manager == "apt" else installed
+        commands += hold_commands(platform, hold_names, rpm)
 
     if loaded:
         state = f"the loaded module is {loaded['version']} ({loaded['kernel_module']})"

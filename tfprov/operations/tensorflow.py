@@ -9,18 +9,7 @@ from pyinfra import host
 from pyinfra.api import OperationError, operation
 
 from tfprov.facts.env import EnvState, env_problems
-
-# TensorFlow distributions that conflict with each other inside one env.
-CONFLICTING = (
-    "tensorflow",
-    "tensorflow-gpu",
-    "tensorflow-cpu",
-    "tensorflow-intel",
-    "tf-nightly",
-    "tf-nightly-gpu",
-    "tf-nightly-cpu",
-)
-
+from tfprov.model.distributions import TF_DISTRIBUTIONS
 
 # the two kinds of line ``pip check`` prints for a broken env (pip's commands/check.py)
 _CONFLICT = re.compile(r"^\S+ \S+ has requirement (.+), but you have \S+ \S+\.$")
@@ -106,7 +95,7 @@ def tensorflow(
         # pip check names, resolved together
         yield f"{pip} {shlex.quote(f'{package}=={version}')}{extra}"
     else:
-        others = [p for p in CONFLICTING if p != want]
+        others = [p for p in TF_DISTRIBUTIONS if p != want]
         if have:
             yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
         target = requirement or f"{package}=={version}"

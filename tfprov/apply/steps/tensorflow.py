@@ -1,0 +1,74 @@
+"""The TensorFlow step of a venv: pip installs the planned package (or the wheel the plan
+names, checked against its sha256) and, with ``repair``, mends a broken env first.  In a
+conda env TensorFlow is one of the env's packages (:mod:`tfprov.apply.steps.env`), and a
+wheel by URL is refused."""
+
+from __future__ import annotations
+
+from tfprov.apply.steps.base import RefusedError, Step
+from tfprov.apply.steps.env import env_location
+from tfprov.model.hostdata import HostSettings
+from tfprov.model.plan import Plan
+from tfprov.model.versions import minor_of
+from tfprov.operations import tensorflow as tf_ops
+from tfprov.operations import tensorflow_windows
+
+NAME = "tfprov: TensorFlow"
+
+
+def tensorflow_steps(plan: Plan, sources: dict, settings: HostSettings) -> list[Step]:
+    if plan.platform.windows:
+        return _windows(plan, sources, settings)
+    return _linux(plan, sources, settings)
+
+
+def _linux(plan: Plan, sources: dict, settings: HostSettings) -> list[Step]:
+    tf = plan.tensorflow
+    if plan.env_manager.manager != "venv":
+        if tf.url:
+            raise RefusedError(
+                f"{tf.url}: wheelhouse and community wheels are installed into venvs (checked "
+                "against their sha256); set env_manager: venv with a host Python "
+                f"{minor_of(plan.python.version)} for this host"
+            )
+        return []
+    env, _python = env_location(plan, sources)
+    kwargs = {
+        "env": env,
+        "package": tf.package,
+        "version": tf.version,
+        "requirement": tf.url,
+        "sha256": _wheel_sha256(tf, settings),
+        "repair": settings.repair,
+    }
+    return [Step(tf_ops.tensorflow, kwargs, NAME)]
+
+
+def _windows(plan: Plan, sources: dict, settings: HostSettings) -> list[Step]:
+    tf = plan.tensorflow
+    if tf.url:
+        raise RefusedError(f"{tf.url}: wheel installs on Windows are not supported yet")
+    if plan.env_manager.manager != "venv":
+        return []
+    _env, python = env_location(plan, sources)
+    kwargs = {
+        "python_exe": python,
+        "package": tf.package,
+        "version": tf.version,
+        "repair": settings.repair,
+    }
+    return [Step(tensorflow_windows.tensorflow_pip, kwargs, NAME)]
+
+
+def _wheel_sha256(tf, settings: HostSettings) -> str | None:
+    """A wheel from a URL or path is installed only against a known sha256: from the
+    wheelhouse's ``<wheel>.sha256`` file, or the host's ``wheel_sha256`` data."""
+    if not tf.url:
+        return None
+    sha = tf.sha256 or settings.wheel_sha256
+    if not sha:
+        raise RefusedError(
+            f"{tf.url}: no sha256 to check it against; put {tf.url.rsplit('/', 1)[-1]}.sha256 "
+            "beside it in the wheelhouse, or set wheel_sha256 in the host's data"
+        )
+    return sha
