@@ -54,9 +54,11 @@ from tfprov import powershell as ps
 from tfprov.facts.base import TfprovFact
 from tfprov.facts.conda_env import empty as _empty_env
 from tfprov.facts.conda_env import parse_conda_list_json
+from tfprov.facts.cuda import WinCudaToolkits
 from tfprov.facts.env import MARK as ENV_MARK
 from tfprov.facts.env import env_problems, parse_pip_health
-from tfprov.facts.windows import WinCudaToolkits, WinGpus, WinSystem
+from tfprov.facts.gpu import WinGpus
+from tfprov.facts.system import WinSystem
 from tfprov.model.names import env_name_problem
 from tfprov.model.sources import sources_for
 from tfprov.operations.conda import _pip_norm, condarc_text, env_changes, env_specs
@@ -120,7 +122,7 @@ def _vkey(version: str) -> Version | None:
 
 
 # -- facts these operations read -----------------------------------------------------------
-# WinGpus, WinCudaToolkits and WinSystem are tfprov.facts.windows'; the ones below are
+# WinGpus, WinCudaToolkits and WinSystem are in tfprov.facts.gpu, .cuda, .system; the ones below are
 # specific to these operations (a machine variable, a file, the cuDNN headers in one
 # directory, one Python's pip packages, one conda env).
 
