@@ -291,7 +291,7 @@ def test_profile_from_real_sections_validates_and_resolves():
         "10.0.22631",
         "x86_64",
     )
-    assert p.platform == "windows" and p.hostname == "MSI"
+    assert p.hostname == "MSI"  # the OS family is asserted above
     # no nvidia-smi in this capture: the compute capability is the resolver's to derive
     assert [(g.name, g.compute_capability, g.pci_device_id) for g in p.gpus] == [
         ("NVIDIA GeForce RTX 3050 Ti Laptop GPU", None, "25a0")

@@ -4,6 +4,8 @@ Parsers take what conda prints, from conda 3.x to today, Linux, macOS and Window
 ``conda info --json`` and ``conda env list --json``, whose ``envs`` left the root env out
 in old versions (conda 3.x, 4.3).  The discovery loop
 (:func:`conda_candidates_sh`) is shared with :mod:`tfprov.facts.tensorflow`.
+:class:`WinConda` finds the installations of a Windows host and hands what they print to
+the same :func:`parse_conda`.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def parse_win_processor(lines: list[str]) -> dict:
     ``wmic cpu ... /format:list`` text.
 
     Returns ``{"arch", "vendor", "model", "flags", "processors"}`` like
-    :func:`tfprov.facts.cpu.parse_cpuinfo`: flags only from ``IsProcessorFeaturePresent``
+    :func:`parse_cpuinfo`: flags only from ``IsProcessorFeaturePresent``
     results (the JSON's ``features``), so ``[]`` for the text forms — Win32_Processor has
     no instruction-set information and the name is never used to guess it.  ``processors``
     is the number of logical processors (summed over sockets), else the number of
@@ -191,7 +191,7 @@ WIN_CPU_SCRIPT = (
 
 class WinCpuFeatures(TfprovFact):
     """
-    The Windows host's CPU, in :class:`tfprov.facts.cpu.CpuFeatures`' shape:
+    The Windows host's CPU, in :class:`CpuFeatures`' shape:
     ``{"arch", "vendor", "model", "flags", "processors"}``.  Name and vendor from
     ``Win32_Processor``; ``flags`` from ``IsProcessorFeaturePresent`` (P/Invoke through
     ``Add-Type``) named as in /proc/cpuinfo: ``sse2``, ``pni`` (SSE3), ``ssse3``,

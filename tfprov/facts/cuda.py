@@ -164,17 +164,23 @@ def parse_cudnn_defines(text: str) -> dict | None:
 def parse_cudnn(lines: list[str]) -> dict | None:
     """Parse the output of :class:`Cudnn`'s command: ``{"version", "path", "all"}`` (the
     newest header found, and every one sorted by version) or None."""
-    headers: dict[str, str] = {}
+    headers: dict[str, tuple[str, str]] = {}
     for path, text in _split_sections(lines):
         parsed = parse_cudnn_defines(text)
         if parsed:
-            headers.setdefault(path, parsed["version"])
-    if not headers:
-        return None
+            headers.setdefault(path, (path, parsed["version"]))
+    return cudnn_found(headers.values())
+
+
+def cudnn_found(headers, path_key=str) -> dict | None:
+    """:class:`Cudnn`'s value from ``(header path, version)`` pairs, each header once:
+    the newest, and all sorted by version then ``path_key(path)``; None for none."""
     found = sorted(
-        ({"version": v, "path": p} for p, v in headers.items()),
-        key=lambda h: (version_key(h["version"]), h["path"]),
+        ({"version": v, "path": p} for p, v in headers),
+        key=lambda h: (version_key(h["version"]), path_key(h["path"])),
     )
+    if not found:
+        return None
     newest = max(found, key=lambda h: version_key(h["version"]))
     return {"version": newest["version"], "path": newest["path"], "all": found}
 
@@ -241,14 +247,7 @@ def parse_win_cudnn(lines: list[str]) -> dict | None:
         parsed = parse_cudnn_defines("\n".join(str(x) for x in as_list(h.get("defines"))))
         if parsed:
             headers.setdefault(_norm_win(h["path"]), (h["path"], parsed["version"]))
-    if not headers:
-        return None
-    found = sorted(
-        ({"version": v, "path": p} for p, v in headers.values()),
-        key=lambda h: (version_key(h["version"]), h["path"].lower()),
-    )
-    newest = max(found, key=lambda h: version_key(h["version"]))
-    return {"version": newest["version"], "path": newest["path"], "all": found}
+    return cudnn_found(headers.values(), str.lower)
 
 
 # $dirs: every toolkit directory: CUDA\v* under Program Files, and CUDA_PATH* (machine)

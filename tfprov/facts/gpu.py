@@ -465,7 +465,7 @@ class WinGpus(TfprovFact):
 
     From ``Win32_VideoController`` (Name, PNPDeviceID ``VEN_10DE&DEV_xxxx``,
     DriverVersion, AdapterRAM) and, when installed, ``nvidia-smi.exe --query-gpu``
-    (parsed by :func:`tfprov.facts.gpu.parse_nvidia_smi_csv`), whose compute capability,
+    (parsed by :func:`parse_nvidia_smi_csv`), whose compute capability,
     memory and driver version win.  ``driver_version`` is in NVIDIA's numbering (converted
     from the Windows one without nvidia-smi); ``memory_mib`` is None when only the
     saturated uint32 AdapterRAM (>= 4 GiB cards) is known; compute capability is None

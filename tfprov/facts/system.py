@@ -1,5 +1,6 @@
 """Operating-system facts pyinfra does not have: WSL detection, the C library (and macOS
-version) that decides which wheels pip can install.
+version) that decides which wheels pip can install, and the Windows system
+(:class:`WinSystem`: build, edition, WSL availability, a pending reboot).
 
 Hostname, kernel, architecture and distribution come from pyinfra's own
 ``pyinfra.facts.server`` facts (``Hostname``, ``Kernel``, ``Arch``, ``LinuxDistribution``).
