@@ -6,6 +6,7 @@ from tests.test_resolver import WIN10, host
 from tfprov import verify
 from tfprov.apply.steps import RefusedError, steps_for
 from tfprov.model.hostdata import HostSettings
+from tfprov.model.platform import Platform
 from tfprov.model.sources import DEFAULTS
 from tfprov.model.spec import StackSpec
 from tfprov.resolve import resolve
@@ -158,7 +159,7 @@ def test_no_pinned_installer_of_the_planned_branch_is_refused_by_name():
 
 
 def test_windows_verify_script_parses_and_reports_crashes():
-    text = verify.command_windows("C:\\tfprov\\envs\\tf21\\Scripts\\python.exe")
+    text = verify.command("C:\\tfprov\\envs\\tf21\\Scripts\\python.exe", Platform(family="windows"))
     assert ps_parses(text)
     assert verify.SCRIPT.strip() in text
     res = verify.parse(["@@tfprov-exit -1073741795"], expect_gpu=False)

@@ -1,7 +1,7 @@
 """What the per-output fact cases (tests/facts/gpu.*, nvidia.*) cannot express: the shell
-logic of the commands (compute_cap fallback, exit status, stderr), the catalog fill-ins,
-and the parsers' contracts.  Every nvidia-smi/lspci text below is a real capture; where it
-comes from is noted beside it."""
+logic of the commands (compute_cap fallback, exit status, stderr), that nothing is filled
+in from the catalog, and the parsers' contracts.  Every nvidia-smi/lspci text below is a
+real capture; where it comes from is noted beside it."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ echo "$*" > "{tmp_path}/fallback-args"
     assert args == [f"--query-gpu={SMI_QUERY}", "--format=csv"]
     gpus = NvidiaSmiGpus().process(lines)
     assert [g["name"] for g in gpus] == ["Tesla P100-PCIE-16GB"]
-    assert gpus[0]["compute_capability"] == "6.0"  # from the catalog
+    assert gpus[0]["compute_capability"] is None  # not printed: the resolver derives it
 
 
 @needs_sh
@@ -138,12 +138,16 @@ def test_lspci_command_exits_zero_without_lspci(tmp_path):
     assert res.returncode == 0 and res.stdout == ""
 
 
-# --- nvidia-smi parsing and the catalog fill-in --------------------------------------------
+# --- nvidia-smi parsing: only what nvidia-smi printed ---------------------------------------
 
 
-def test_parser_leaves_compute_capability_unknown_and_process_fills_it_from_the_catalog():
+def test_compute_capability_not_printed_stays_unknown_and_the_name_finds_it():
     assert parse_nvidia_smi_csv(P100_CSV)[0]["compute_capability"] is None
-    assert NvidiaSmiGpus().process(P100_CSV)[0]["compute_capability"] == "6.0"
+    gpu = NvidiaSmiGpus().process(P100_CSV)[0]
+    assert gpu["compute_capability"] is None  # facts only observe
+    from tfprov.catalog import load_catalog
+
+    assert load_catalog().gpu(gpu["name"]).cc == "6.0"  # what the resolver derives
 
 
 def test_printed_compute_cap_wins_and_unknown_models_stay_none():
@@ -156,7 +160,7 @@ def test_printed_compute_cap_wins_and_unknown_models_stay_none():
 
     assert load_catalog().gpu("NVIDIA RTX 5880 Ada Generation") is None
     no_cc = [ln.split(", ", 1)[1] for ln in lines]  # the same table without its first column
-    assert [g["compute_capability"] for g in NvidiaSmiGpus().process(no_cc)] == ["7.0", None]
+    assert [g["compute_capability"] for g in NvidiaSmiGpus().process(no_cc)] == [None, None]
 
 
 def test_rejection_line_alone_is_an_error_not_an_empty_host():
@@ -196,19 +200,22 @@ def test_memory_with_and_without_units():
 # --- lspci --------------------------------------------------------------------------------
 
 
-def test_numeric_form_name_comes_from_the_catalog():
+def test_numeric_form_has_the_device_id_and_no_name():
     lines = case_output("gpu.PciNvidiaGpus", "repo-xiaomi-mx150-numeric-n")
     assert lines == ["01:00.0 0302: 10de:1d12 (rev ff)"]
     assert parse_lspci(lines) == [{"slot": "01:00.0", "device_id": "1d12", "name": None}]
     assert PciNvidiaGpus().process(lines) == [
-        {"slot": "01:00.0", "device_id": "1d12", "name": "GeForce MX150"}
+        {"slot": "01:00.0", "device_id": "1d12", "name": None}
     ]
+    from tfprov.catalog import load_catalog
+
+    assert load_catalog().gpu_by_pci_id("1d12").name == "GeForce MX150"  # the resolver's
 
 
-def test_unnamed_device_gets_catalog_name_and_unknown_id_stays_none():
+def test_unnamed_device_stays_unnamed_and_a_printed_name_is_kept():
     lines = case_output("gpu.PciNvidiaGpus", "issue-nvidiux-gtx970-unnamed-vnn-prog-if")
     assert parse_lspci(lines)[0]["name"] is None
-    assert PciNvidiaGpus().process(lines)[0]["name"] == "GeForce GTX 970"
+    assert PciNvidiaGpus().process(lines)[0]["name"] is None
     # GT218 [ION 2] (0a76) is not in the catalog, but lspci named it: kept as printed
     ion = case_output("gpu.PciNvidiaGpus", "corpus-linuxmintpl-ion2-rev-ff")
     assert PciNvidiaGpus().process(ion)[0]["name"] == "GT218 [ION 2]"

@@ -1,7 +1,7 @@
-"""Windows facts (tfprov.facts.windows): PowerShell scripts that parse, parsers on real
-captures, and the one-command WinHostProfile.
+"""Windows facts (the Win* facts of tfprov.facts.<subject>): PowerShell scripts that parse,
+parsers on real captures, and the one-command WinHostProfile.
 
-Real captures live in tests/facts/windows.*/ (run by tests/test_facts.py); this file
+Real captures live in tests/facts/<subject>.Win*/ (run by tests/test_facts.py); this file
 checks what does not fit one case file.  Sources of the values used here:
 
 * PF_* ids: reactos/reactos sdk/include/xdk/ketypes.h @ 06304f39d25f37308a5e7fa261547ae9bc52e6a5
@@ -21,7 +21,14 @@ import tree_sitter as ts
 import tree_sitter_powershell as tsp
 import yaml
 
-from tfprov.facts import windows as w
+from tfprov.facts.base import MARKER, parse_wmi_records
+from tfprov.facts.conda import WinConda
+from tfprov.facts.cpu import PROCESSOR_FEATURES, WIN_CPU_SCRIPT, WinCpuFeatures, parse_win_processor
+from tfprov.facts.cuda import WinCudaToolkits, WinCudnn, parse_win_cuda_toolkits
+from tfprov.facts.gpu import WinGpus, parse_win_gpu_probe, parse_windows_driver_version
+from tfprov.facts.profile import WIN_SECTIONS, WinHostProfile, combined_script
+from tfprov.facts.python import WinPythons, parse_win_pythons
+from tfprov.facts.system import WinSystem, parse_win_system, windows_distro
 from tfprov.model.profile import HostProfile as Profile
 from tfprov.model.spec import StackSpec
 from tfprov.resolve import resolve
@@ -30,14 +37,14 @@ CASES = Path(__file__).parent / "facts"
 PARSER = ts.Parser(ts.Language(tsp.language()))
 
 SCRIPTS = {
-    "cpu": w.WinCpuFeatures().command(),
-    "gpus": w.WinGpus().command(),
-    "cuda": w.WinCudaToolkits().command(),
-    "cudnn": w.WinCudnn().command(),
-    "pythons": w.WinPythons().command(),
-    "conda": w.WinConda().command(),
-    "system": w.WinSystem().command(),
-    "profile": w.WinHostProfile().command(),
+    "cpu": WinCpuFeatures().command(),
+    "gpus": WinGpus().command(),
+    "cuda": WinCudaToolkits().command(),
+    "cudnn": WinCudnn().command(),
+    "pythons": WinPythons().command(),
+    "conda": WinConda().command(),
+    "system": WinSystem().command(),
+    "profile": WinHostProfile().command(),
 }
 
 
@@ -77,18 +84,18 @@ def test_the_grammar_check_does_catch_errors():
 
 
 def test_combined_script_holds_every_section_once():
-    script = w.combined_script()
-    for key, section, _ in w.SECTIONS:
-        assert script.count(f"Write-Output '{w.MARKER}{key}'") == 1
+    script = combined_script()
+    for key, section, _ in WIN_SECTIONS:
+        assert script.count(f"Write-Output '{MARKER}{key}'") == 1
         assert section in script
-    assert "ConvertTo-Json -Compress -Depth 4" in w.CPU_SCRIPT
+    assert "ConvertTo-Json -Compress -Depth 4" in WIN_CPU_SCRIPT
 
 
 # --- CPU ------------------------------------------------------------------------------------
 
 
 def test_processor_feature_ids_are_the_winnt_values():
-    assert w.PROCESSOR_FEATURES == {
+    assert PROCESSOR_FEATURES == {
         10: "sse2",
         13: "pni",
         36: "ssse3",
@@ -98,21 +105,21 @@ def test_processor_feature_ids_are_the_winnt_values():
         40: "avx2",
         41: "avx512f",
     }
-    for num in w.PROCESSOR_FEATURES:
-        assert f"= {num}" in w.CPU_SCRIPT
-    assert "IsProcessorFeaturePresent" in w.CPU_SCRIPT
+    for num in PROCESSOR_FEATURES:
+        assert f"= {num}" in WIN_CPU_SCRIPT
+    assert "IsProcessorFeaturePresent" in WIN_CPU_SCRIPT
 
 
 def test_cpu_flags_are_never_guessed_from_the_name():
     # Tiger Lake-H has AVX-512, but the Win32_Processor text says nothing about it
-    lines = case("windows.WinCpuFeatures", "corpus-cim-format-list-i7-11800h")
-    assert w.parse_win_processor(lines)["flags"] == []
+    lines = case("cpu.WinCpuFeatures", "corpus-cim-format-list-i7-11800h")
+    assert parse_win_processor(lines)["flags"] == []
 
 
 def test_cpu_flags_feed_the_resolver_names():
     from tfprov.resolve import _FLAG_TO_LEVEL
 
-    assert set(w.PROCESSOR_FEATURES.values()) - {"ssse3"} <= set(_FLAG_TO_LEVEL)
+    assert set(PROCESSOR_FEATURES.values()) - {"ssse3"} <= set(_FLAG_TO_LEVEL)
 
 
 # --- driver versions --------------------------------------------------------------------------
@@ -132,20 +139,20 @@ def test_cpu_flags_feed_the_resolver_names():
     ],
 )
 def test_windows_driver_version_to_nvidia(windows, nvidia):
-    assert w.parse_windows_driver_version(windows) == nvidia
+    assert parse_windows_driver_version(windows) == nvidia
 
 
 @pytest.mark.parametrize("text", [None, "", "565.90", "32.0.15", "30.0.101.x", "N/A"])
 def test_windows_driver_version_rejects_other_forms(text):
-    assert w.parse_windows_driver_version(text) is None
+    assert parse_windows_driver_version(text) is None
 
 
 # --- Win32_VideoController text -----------------------------------------------------------------
 
 
 def test_format_list_wrapped_values_are_joined():
-    lines = case("windows.WinGpus", "corpus-cim-win32-videocontroller-fl-rtx3050ti-laptop-uhd")
-    recs = w.parse_wmi_records(lines)
+    lines = case("gpu.WinGpus", "corpus-cim-win32-videocontroller-fl-rtx3050ti-laptop-uhd")
+    recs = parse_wmi_records(lines)
     assert len(recs) == 2
     drivers = recs[1]["InstalledDisplayDrivers"]
     assert "igd10iumd32.dll" in drivers and "\n" not in drivers and " " not in drivers
@@ -154,13 +161,13 @@ def test_format_list_wrapped_values_are_joined():
 
 
 def test_intel_igpu_is_not_an_nvidia_gpu():
-    lines = case("windows.WinGpus", "corpus-wmiobject-win32-videocontroller-rtx3050ti-laptop-uhd")
-    gpus = w.parse_win_gpu_probe(lines)["gpus"]
+    lines = case("gpu.WinGpus", "corpus-wmiobject-win32-videocontroller-rtx3050ti-laptop-uhd")
+    gpus = parse_win_gpu_probe(lines)["gpus"]
     assert [g["pci_device_id"] for g in gpus] == ["25a0"]
 
 
 def _controllers_json(smi_lines):
-    lines = case("windows.WinGpus", "json-built-rtx3050ti-laptop-uhd-no-smi")
+    lines = case("gpu.WinGpus", "json-built-rtx3050ti-laptop-uhd-no-smi")
     data = json.loads(lines[0])
     data["smi"] = smi_lines
     return [json.dumps(data)]
@@ -170,7 +177,7 @@ def test_nvidia_smi_rows_win_and_unmatched_rows_are_added():
     # composite: the laptop's real controllers + the real Windows nvidia-smi CSV of
     # another machine (RTX 2080 SUPER, 591.86): as a card without a display adapter
     smi = case("gpu.NvidiaSmiGpus", "corpus-windows-rtx2080super-591-wddm")
-    probe = w.parse_win_gpu_probe(_controllers_json(smi))
+    probe = parse_win_gpu_probe(_controllers_json(smi))
     assert probe["smi_error"] is None
     laptop, other = probe["gpus"]
     assert laptop["driver_version"] == "565.90" and laptop["pci_device_id"] == "25a0"
@@ -186,7 +193,7 @@ def test_nvidia_smi_rows_win_and_unmatched_rows_are_added():
 
 def test_nvidia_smi_failure_is_reported_and_the_adapter_kept():
     smi = case("gpu.NvidiaSmiGpus", "corpus-failed-no-driver-gcp-debian11")
-    probe = w.parse_win_gpu_probe(_controllers_json(smi))
+    probe = parse_win_gpu_probe(_controllers_json(smi))
     assert probe["smi_error"] and probe["smi_state"] == "driver-unreachable"
     assert [g["windows_driver_version"] for g in probe["gpus"]] == ["32.0.15.6590"]
 
@@ -200,7 +207,7 @@ def test_cuda_env_variable_names_a_toolkit_without_version_file():
         "toolkits": [{"path": path, "file": None, "text": None, "nvcc": None}],
         "env": {"CUDA_PATH_V11_8": path + "\\"},
     }
-    assert w.parse_win_cuda_toolkits([json.dumps(out)]) == [{"version": "11.8", "path": path}]
+    assert parse_win_cuda_toolkits([json.dumps(out)]) == [{"version": "11.8", "path": path}]
 
 
 def test_pythons_dedupe_by_sys_executable():
@@ -212,7 +219,7 @@ def test_pythons_dedupe_by_sys_executable():
         {"path": r"C:\Python38\python.exe", "out": [r"3	8	10	C:\Python38\python.exe"]},
         {"path": r"C:\broken\python.exe", "out": []},
     ]
-    assert w.parse_win_pythons([json.dumps(out)]) == [
+    assert parse_win_pythons([json.dumps(out)]) == [
         {"version": "3.8.10", "path": r"C:\Python38\python.exe"},
         {"version": "3.11.9", "path": exe},
     ]
@@ -236,7 +243,7 @@ def test_system_wsl_and_reboot_rules(status, feature, reasons, wsl, reboot):
         "wsl_feature_state": feature,
         "reboot_reasons": reasons,
     }
-    assert w.parse_win_system([json.dumps(out)]) == {
+    assert parse_win_system([json.dumps(out)]) == {
         "build": 22631,
         "version": "10.0.22631",
         "edition": "Professional",
@@ -250,8 +257,8 @@ def test_system_wsl_and_reboot_rules(status, feature, reasons, wsl, reboot):
 
 def assemble(**sections) -> list[str]:
     lines = []
-    for key, _, _ in w.SECTIONS:
-        lines.append(w.MARKER + key)
+    for key, _, _ in WIN_SECTIONS:
+        lines.append(MARKER + key)
         lines += sections.get(key, [])
     return lines
 
@@ -268,15 +275,15 @@ def test_profile_from_real_sections_validates_and_resolves():
     lines = assemble(
         hostname=["MSI"],
         system=[json.dumps(system)],
-        cpu=case("windows.WinCpuFeatures", "json-built-i7-11800h-tigerlake-avx512"),
-        gpus=case("windows.WinGpus", "corpus-cim-win32-videocontroller-fl-rtx3050ti-laptop-uhd"),
+        cpu=case("cpu.WinCpuFeatures", "json-built-i7-11800h-tigerlake-avx512"),
+        gpus=case("gpu.WinGpus", "corpus-cim-win32-videocontroller-fl-rtx3050ti-laptop-uhd"),
         cuda_toolkits=case(
-            "windows.WinCudaToolkits", "json-built-version-json-12.9.0-windows-toolkit"
+            "cuda.WinCudaToolkits", "json-built-version-json-12.9.0-windows-toolkit"
         ),
-        cudnn=case("windows.WinCudnn", "json-built-cudnn-9.6.0-installer-layout"),
-        conda=case("windows.WinConda", "json-built-miniconda3-env-list-issue6797"),
+        cudnn=case("cuda.WinCudnn", "json-built-cudnn-9.6.0-installer-layout"),
+        conda=case("conda.WinConda", "json-built-miniconda3-env-list-issue6797"),
     )
-    data = w.WinHostProfile().process(lines)
+    data = WinHostProfile().process(lines)
     p = Profile.model_validate(data)
     assert (p.os.family, p.os.distro, p.os.version, p.os.arch) == (
         "windows",
@@ -284,9 +291,10 @@ def test_profile_from_real_sections_validates_and_resolves():
         "10.0.22631",
         "x86_64",
     )
-    assert p.os.family == "windows" and p.hostname == "MSI"
+    assert p.hostname == "MSI"  # the OS family is asserted above
+    # no nvidia-smi in this capture: the compute capability is the resolver's to derive
     assert [(g.name, g.compute_capability, g.pci_device_id) for g in p.gpus] == [
-        ("NVIDIA GeForce RTX 3050 Ti Laptop GPU", "8.6", "25a0")
+        ("NVIDIA GeForce RTX 3050 Ti Laptop GPU", None, "25a0")
     ]
     assert p.nvidia_driver == "565.90" and p.driver_error is None
     assert "avx512f" in p.cpu.flags
@@ -300,6 +308,6 @@ def test_profile_windows_10_by_build_and_empty_sections():
     lines = assemble(
         hostname=["old"], system=[json.dumps({"version": "10.0.19045", "build": 19045})]
     )
-    p = Profile.model_validate(w.WinHostProfile().process(lines))
+    p = Profile.model_validate(WinHostProfile().process(lines))
     assert p.os.distro == "Windows 10" and p.gpus == [] and p.cudnn is None and p.conda is None
-    assert w.windows_distro(22000) == "Windows 11" and w.windows_distro(None) is None
+    assert windows_distro(22000) == "Windows 11" and windows_distro(None) is None

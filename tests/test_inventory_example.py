@@ -49,8 +49,7 @@ def test_mixed_linux_windows_inventory_plans_from_saved_profiles():
 
 
 def test_windows_hosts_get_the_windows_profile_fact():
-    from tfprov.facts.profile import HostProfile
-    from tfprov.facts.windows import WinHostProfile
+    from tfprov.facts.profile import HostProfile, WinHostProfile
     from tfprov.probe import is_windows, profile_fact_for
 
     inv, hosts = load_inventory(os.path.join(ROOT, "inventories", "mixed.py"))

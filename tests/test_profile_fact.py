@@ -3,10 +3,12 @@ markers, and its output maps to a valid host profile.  Outputs here are assemble
 the real captures in tests/facts/ (each section one capture, so each keeps its source)."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
+from tfprov.catalog import load_catalog
 from tfprov.facts.profile import MARKER, SECTIONS, HostProfile, combined_command
 from tfprov.model.profile import HostProfile as Profile
 from tfprov.model.spec import StackSpec
@@ -76,8 +78,12 @@ def test_driver_that_cannot_talk_is_reported_not_hidden():
     )
     p = Profile.model_validate(HostProfile().process(lines))
     assert p.driver_error and "mismatch" in p.driver_error.lower()
-    # the GPU is still known, from the PCI bus
-    assert [g.name for g in p.gpus] and p.gpus[0].compute_capability == "7.5"
+    # the GPU is still known, from the PCI bus, as the host reports it (the resolver
+    # derives its compute capability, 7.5, from the PCI id)
+    assert [(g.name, g.pci_device_id, g.compute_capability) for g in p.gpus] == [
+        ("TU104GL [Tesla T4]", "1eb8", None)
+    ]
+    assert load_catalog().gpu_by_pci_id("1eb8").cc == "7.5"
 
 
 def test_gpu_without_driver_is_recognised_from_lspci():
@@ -91,7 +97,10 @@ def test_gpu_without_driver_is_recognised_from_lspci():
     )
     p = Profile.model_validate(HostProfile().process(lines))
     assert p.nvidia_driver is None
-    assert len(p.gpus) == 1 and p.gpus[0].compute_capability == "6.1"
+    assert [(g.name, g.pci_device_id, g.compute_capability) for g in p.gpus] == [
+        ("GP104 [GeForce GTX 1070]", "1b81", None)
+    ]
+    assert load_catalog().gpu(p.gpus[0].name).cc == "6.1"  # what the resolver derives
     plan = resolve(p, StackSpec())
     assert plan.driver.action == "install" and plan.driver.branch == 580
 
@@ -99,3 +108,17 @@ def test_gpu_without_driver_is_recognised_from_lspci():
 def test_empty_sections_give_defaults():
     p = Profile.model_validate(HostProfile().process(assemble(hostname=["x"], kernel=["Linux"])))
     assert p.gpus == [] and p.cuda_toolkits == [] and p.conda is None and p.cpu.flags == []
+
+
+def test_facts_and_probe_never_load_the_catalog():
+    # a GPU without nvidia-smi on either OS: the old facts looked its model up
+    code = (
+        "import sys, tfprov.probe\n"
+        "from tfprov.facts.profile import MARKER, HostProfile, WinHostProfile\n"
+        "HostProfile().process([MARKER + 'pci_gpus', '0000:01:00.0 0302: 10de:1eb8 (rev a1)'])\n"
+        "WinHostProfile().process([MARKER + 'gpus', 'Name : NVIDIA GeForce GTX 1070',"
+        " 'PNPDeviceID : PCI\\\\VEN_10DE&DEV_1B81&SUBSYS_1'])\n"
+        "assert not [m for m in sys.modules if m.startswith('tfprov.catalog')], 'catalog'"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

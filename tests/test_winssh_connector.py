@@ -33,7 +33,13 @@ from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.api.exceptions import ConnectError, PyinfraError
 from pyinfra.api.facts import FactBase, get_fact
 
-from tfprov.connectors.winssh import WinSSHConnector, decode_clixml_lines
+from tfprov.connectors.winssh import (
+    SCRIPT_EPILOGUE,
+    SCRIPT_PROLOGUE,
+    WinSSHConnector,
+    build_script,
+    decode_clixml_lines,
+)
 
 FAKE = Path(__file__).parent / "winssh_fake" / "powershell.py"
 SSHD = "/usr/sbin/sshd"
@@ -462,3 +468,18 @@ def test_names_data():
     ]
     with pytest.raises(PyinfraError):
         list(WinSSHConnector.make_names_data(""))
+
+
+def test_env_and_chdir_values_quote_typographic_quotes_too():
+    # PowerShell ends a single-quoted string at U+2018/U+2019/U+201A/U+201B as at ' (its
+    # language spec, "single-quote-character"): each is doubled, so the value stays one
+    # literal and nothing after the quote runs
+    value = "it\u2019s \u2018x\u2019; \u201aRemove-Item C:\\\u201b 'y'"
+    script = build_script("Write-Output $env:V", env={"V": value}, chdir="C:\\Users\\o\u2019b")
+    body = script.splitlines()[len(SCRIPT_PROLOGUE) : -len(SCRIPT_EPILOGUE)]
+    assert body == [
+        "$env:V = 'it\u2019\u2019s \u2018\u2018x\u2019\u2019; \u201a\u201aRemove-Item C:\\"
+        "\u201b\u201b ''y'''",
+        "Set-Location -LiteralPath 'C:\\Users\\o\u2019\u2019b'",
+        "Write-Output $env:V",
+    ]

@@ -10,6 +10,7 @@ import json
 import shlex
 
 from tfprov import powershell
+from tfprov.model.platform import Platform
 
 MARK = "@@tfprov-verify "
 EXIT = "@@tfprov-exit "
@@ -45,23 +46,20 @@ print("@@tfprov-verify " + json.dumps(out))
 """
 
 
-def command(python: str) -> str:
-    """The shell command that runs the check with ``python`` (the env's interpreter)."""
-    return f'{shlex.quote(python)} -c {shlex.quote(SCRIPT)} 2>&1; echo "{EXIT}$?"'
-
-
-def command_windows(python: str) -> str:
-    """The same check as PowerShell for a Windows host: the script is written to a temp
+def command(python: str, platform: Platform) -> str:
+    """The command that runs the check with ``python`` (the env's interpreter) on a host of
+    *platform*: POSIX sh, or PowerShell on Windows, where the script is written to a temp
     file first (Windows PowerShell 5.1 mangles quotes in native-program arguments)."""
-    quoted = powershell.quote(python)
-    return (
-        "$f = Join-Path $env:TEMP 'tfprov-verify.py'\n"
-        "[IO.File]::WriteAllText($f, @'\n" + SCRIPT.strip("\n") + "\n'@, "
-        "(New-Object System.Text.UTF8Encoding $false))\n"
-        "$ErrorActionPreference = 'Continue'\n"
-        f'& {quoted} $f 2>&1 | ForEach-Object {{ "$_" }}\n'
-        f'"{EXIT}$LASTEXITCODE"'
-    )
+    if platform.windows:
+        return (
+            "$f = Join-Path $env:TEMP 'tfprov-verify.py'\n"
+            "[IO.File]::WriteAllText($f, @'\n" + SCRIPT.strip("\n") + "\n'@, "
+            "(New-Object System.Text.UTF8Encoding $false))\n"
+            "$ErrorActionPreference = 'Continue'\n"
+            f'& {powershell.quote(python)} $f 2>&1 | ForEach-Object {{ "$_" }}\n'
+            f'"{EXIT}$LASTEXITCODE"'
+        )
+    return f'{shlex.quote(python)} -c {shlex.quote(SCRIPT)} 2>&1; echo "{EXIT}$?"'
 
 
 # Windows reports a crash of the process as an NTSTATUS exit code

@@ -29,12 +29,13 @@ from tfprov.apply.wheelhouse_index import list_wheelhouse
 from tfprov.catalog import load_catalog
 from tfprov.model.hostdata import HostSettings, validate_hosts
 from tfprov.model.plan import Plan
+from tfprov.model.platform import Platform
 from tfprov.model.profile import HostProfile
 from tfprov.model.sources import sources_for
 from tfprov.model.spec import SpecError
 from tfprov.model.versions import minor_of
 from tfprov.operations import fail as fail_ops
-from tfprov.probe import is_windows, profile_fact_for
+from tfprov.probe import profile_fact_for
 from tfprov.report import render_plan, summary_line
 from tfprov.resolve import resolve
 
@@ -122,13 +123,12 @@ def _record_verify(host_name: str, result: dict) -> None:
 
 
 def _verify_now(
-    state, host, host_name: str, python: str, expect_gpu: bool, windows: bool = False
+    state, host, host_name: str, python: str, expect_gpu: bool, platform: Platform
 ) -> bool:
     """Run the check at execution time (after the env was changed); a failed check fails
     the host with its summary (pyinfra passes ``state``/``host`` and takes the result as
     the operation's status)."""
-    check = verify.command_windows if windows else verify.command
-    _status, output = host.run_shell_command(check(python))
+    _status, output = host.run_shell_command(verify.command(python, platform))
     result = verify.parse(output.stdout_lines, expect_gpu)
     _record_verify(host_name, result)
     if not result["ok"]:
@@ -171,7 +171,6 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
     if not plan.ok:
         fail_ops.fail(name="tfprov: no stack fits this host", reason=refusal_text(plan))
         return
-    windows = is_windows(host)
     try:
         row["env"], env_python, ops = apply_plan(
             host, plan, sources, _SETTINGS[host.name], dry=verify_only
@@ -191,12 +190,11 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
             host_name=host.name,
             python=env_python,
             expect_gpu=expect_gpu,
-            windows=windows,
+            platform=plan.platform,
         )
         return
     # nothing changes: verify now, as a read-only check (no change is reported)
-    check = verify.command_windows if windows else verify.command
-    _status, output = host.run_shell_command(check(env_python))
+    _status, output = host.run_shell_command(verify.command(env_python, plan.platform))
     result = verify.parse(output.stdout_lines, expect_gpu)
     _record_verify(host.name, result)
     if not result["ok"]:

@@ -108,8 +108,7 @@ POWERSHELL_ARGV = (
 # ``[System.Text.Encoding]::UTF8`` makes Windows PowerShell 5.1 start redirected output
 # with a BOM (the reader strips a leading BOM anyway).
 SCRIPT_PROLOGUE = (
-    "$ErrorActionPreference = 'Stop'",
-    "$ProgressPreference = 'SilentlyContinue'",
+    *powershell.PRELUDE.splitlines(),
     "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false",
     "$OutputEncoding = [Console]::OutputEncoding",
     "try {",
@@ -127,9 +126,6 @@ SCRIPT_EPILOGUE = (
 CMD_LINE_LIMIT = 8191
 
 SUDO_LIKE_ARGUMENTS = ("_sudo", "_sudo_user", "_su_user", "_doas", "_doas_user", "_dzdo")
-
-
-ps_quote = powershell.quote
 
 
 def _unmask(value: Any) -> str:
@@ -156,9 +152,9 @@ def build_script(
     for name, value in (env or {}).items():
         if not _ENV_NAME.match(name):
             raise PyinfraError(f"winssh: invalid environment variable name: {name!r}")
-        body.append(f"$env:{name} = {ps_quote(_unmask(value))}")
+        body.append(f"$env:{name} = {powershell.quote(_unmask(value))}")
     if chdir:
-        body.append(f"Set-Location -LiteralPath {ps_quote(chdir)}")
+        body.append(f"Set-Location -LiteralPath {powershell.quote(chdir)}")
     # The command text goes in unindented so here-strings keep working.
     body.append(text)
     return "\n".join((*SCRIPT_PROLOGUE, *body, *SCRIPT_EPILOGUE))

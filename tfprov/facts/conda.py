@@ -4,16 +4,18 @@ Parsers take what conda prints, from conda 3.x to today, Linux, macOS and Window
 ``conda info --json`` and ``conda env list --json``, whose ``envs`` left the root env out
 in old versions (conda 3.x, 4.3).  The discovery loop
 (:func:`conda_candidates_sh`) is shared with :mod:`tfprov.facts.tensorflow`.
+:class:`WinConda` finds the installations of a Windows host and hands what they print to
+the same :func:`parse_conda`.
 """
 
 from __future__ import annotations
 
-import json
 import ntpath
 import posixpath
 import re
 
-from tfprov.facts.base import TfprovFact
+from tfprov import powershell as ps
+from tfprov.facts.base import TfprovFact, as_list, first_json, marked_sections
 
 # Install directories looked for in root's and the user's home, and directly in /opt.
 HOME_PREFIXES = (
@@ -28,8 +30,11 @@ HOME_PREFIXES = (
 )
 OPT_PREFIXES = ("/opt/conda", "/opt/miniforge3", "/opt/miniconda3", "/opt/anaconda3")
 
-INFO_MARKER = "#tfprov:conda-info"
-ENV_LIST_MARKER = "#tfprov:conda-env-list"
+# Marker lines of the command's output: ``<INFO_MARKER>\t<exe>\t<prefix>`` before what
+# ``conda info --json`` printed, ``<ENV_LIST_MARKER>\t<exe>`` before ``conda env list --json``.
+CONDA_MARKER = "#tfprov:conda-"
+INFO_MARKER = CONDA_MARKER + "info"
+ENV_LIST_MARKER = CONDA_MARKER + "env-list"
 
 _WIN_PATH = re.compile(r"^[A-Za-z]:[\\/]|^\\\\")
 
@@ -116,19 +121,6 @@ def env_name(prefix: str, root_prefix: str | None = None, envs_dirs: list[str] |
     return None
 
 
-def _first_json_object(text: str):
-    """The first JSON object in *text* (conda may print warnings around it), or None."""
-    start = text.find("{")
-    while start != -1:
-        try:
-            obj, _ = json.JSONDecoder().raw_decode(text[start:])
-        except ValueError:
-            start = text.find("{", start + 1)
-            continue
-        return obj if isinstance(obj, dict) else None
-    return None
-
-
 def _named(prefixes: list[str], root_prefix: str | None, envs_dirs: list[str]) -> list[dict]:
     return [{"name": env_name(p, root_prefix, envs_dirs), "prefix": p} for p in prefixes]
 
@@ -152,7 +144,7 @@ def parse_conda_env_list_json(text: str, root_prefix: str | None = None) -> list
     listed env holding another listed env in its ``envs`` directory.  None when *text*
     holds no ``envs`` list (conda failed, or printed an error object).
     """
-    obj = _first_json_object(text)
+    obj = first_json(text, "{")
     if not obj or not isinstance(obj.get("envs"), list):
         return None
     prefixes = [p for p in obj["envs"] if isinstance(p, str) and p]
@@ -177,7 +169,7 @@ def parse_conda_info_json(text: str) -> dict | None:
     are None.  ``cuda_virtual_package`` is the ``__cuda`` version conda detected from the
     driver.  None when *text* is no info object (e.g. conda's JSON error object).
     """
-    obj = _first_json_object(text)
+    obj = first_json(text, "{")
     if not obj or not obj.get("conda_version"):
         return None
     root = obj.get("root_prefix") or obj.get("conda_prefix") or obj.get("default_prefix")
@@ -221,21 +213,16 @@ def parse_conda_info_text(text: str) -> dict | None:
 
 
 def _sections(lines: list[str]) -> list[dict]:
-    """Split the ``Conda`` command's output at its marker lines."""
+    """The ``Conda`` command's output per installation: ``{"exe", "prefix", "info": [lines],
+    "env_list": [lines] | None}`` from its marker lines."""
     found: list[dict] = []
-    cur: dict | None = None
-    part = "info"
-    for line in lines:
-        fields = line.rstrip("\r\n").split("\t")
-        if fields[0] == INFO_MARKER and len(fields) >= 3:
-            cur = {"exe": fields[1], "prefix": fields[2], "info": [], "env_list": None}
-            found.append(cur)
-            part = "info"
-        elif fields[0] == ENV_LIST_MARKER and cur is not None:
-            cur["env_list"] = []
-            part = "env_list"
-        elif cur is not None:
-            cur[part].append(line)
+    for key, body in marked_sections(lines, CONDA_MARKER):
+        kind, _, rest = key.partition("\t")
+        if kind == "info":
+            exe, _, prefix = rest.partition("\t")
+            found.append({"exe": exe, "prefix": prefix, "info": body, "env_list": None})
+        elif kind == "env-list" and found:
+            found[-1]["env_list"] = body
     return found
 
 
@@ -331,3 +318,72 @@ class Conda(TfprovFact):
 
     def process(self, output: list[str]):
         return parse_conda(output)
+
+
+# --- Windows ----------------------------------------------------------------------------
+
+WIN_CONDA_DIRS = ("miniforge3", "mambaforge", "miniconda3", "anaconda3")
+
+WIN_CONDA_SCRIPT = (
+    ps.OBSERVE_PRELUDE + "$cands = New-Object System.Collections.Generic.List[string]\n"
+    "if ($env:CONDA_EXE) { $cands.Add($env:CONDA_EXE) }\n"
+    "foreach ($c in @(Get-Command -Name 'conda.exe' -CommandType Application -All)) {"
+    " $cands.Add($c.Source) }\n"
+    f"foreach ($n in @({', '.join(ps.quote(d) for d in WIN_CONDA_DIRS)})) {{\n"
+    "  foreach ($root in @($env:USERPROFILE, $env:ProgramData, $env:LOCALAPPDATA)) {\n"
+    '    if ($root) { $cands.Add((Join-Path $root "$n\\Scripts\\conda.exe")) }\n'
+    "  }\n"
+    "}\n"
+    "$seen = @{}\n"
+    "$found = @(foreach ($c in $cands) {\n"
+    "  if (-not (Test-Path -LiteralPath $c -PathType Leaf)) { continue }\n"
+    "  $prefix = Split-Path -Parent (Split-Path -Parent $c)\n"
+    "  $key = $prefix.ToLowerInvariant()\n"
+    "  if ($seen.ContainsKey($key)) { continue }\n"
+    "  $seen[$key] = $true\n"
+    "  $info = (@(& $c 'info' '--json' 2>$null) -join \"`n\")\n"
+    "  $envs = $null\n"
+    "  if ($info -notlike '*\"conda_version\"*') {\n"
+    "    $envs = (@(& $c 'env' 'list' '--json' 2>$null) -join \"`n\")\n"
+    "  }\n"
+    "  [ordered]@{ exe = $c; prefix = $prefix; info = $info; env_list = $envs }\n"
+    "})\n"
+    "ConvertTo-Json -Compress -Depth 4 -InputObject $found\n"
+)
+
+
+def parse_win_conda(lines: list[str]) -> dict | None:
+    """Parse :class:`WinConda`'s JSON (``[{"exe", "prefix", "info", "env_list"}]``) by
+    handing it to :func:`parse_conda` in the Linux command's format."""
+    replay: list[str] = []
+    for inst in as_list(first_json(lines)):
+        if not isinstance(inst, dict) or not inst.get("exe"):
+            continue
+        replay.append(f"{INFO_MARKER}\t{inst['exe']}\t{inst.get('prefix') or ''}")
+        replay += str(inst.get("info") or "").splitlines()
+        if inst.get("env_list") is not None:
+            replay.append(f"{ENV_LIST_MARKER}\t{inst['exe']}")
+            replay += str(inst.get("env_list") or "").splitlines()
+    return parse_conda(replay) if replay else None
+
+
+class WinConda(TfprovFact):
+    """
+    The conda installations of a Windows host, in :class:`Conda`'s
+    shape — ``%CONDA_EXE%``, ``conda.exe`` on PATH and ``Scripts\\conda.exe`` of
+    miniforge3 / mambaforge / miniconda3 / anaconda3 in ``%USERPROFILE%``,
+    ``%ProgramData%`` (all-users installs) and ``%LOCALAPPDATA%``; each asked ``conda info
+    --json`` (``conda env list --json`` when that gives no info object).
+
+    + default: ``None``
+    """
+
+    @staticmethod
+    def default():
+        return None
+
+    def command(self) -> str:
+        return WIN_CONDA_SCRIPT
+
+    def process(self, output: list[str]):
+        return parse_win_conda(output)

@@ -7,25 +7,8 @@ after; an env that already holds pip packages is re-created rather than mixed).
 
 from __future__ import annotations
 
-import json
-
 from tfprov import powershell as ps
-from tfprov.facts.base import TfprovFact, sh_quote
-
-
-def _first_json_value(text: str):
-    """The first JSON array or object in *text* (conda may print warnings around it), or
-    None when there is none."""
-    decoder = json.JSONDecoder()
-    for i, ch in enumerate(text):
-        if ch not in "[{":
-            continue
-        try:
-            value, _ = decoder.raw_decode(text[i:])
-        except ValueError:
-            continue
-        return value
-    return None
+from tfprov.facts.base import TfprovFact, first_json, sh_quote
 
 
 def empty() -> dict:
@@ -41,7 +24,7 @@ def parse_conda_list_json(text: str) -> dict:
     printed (no conda at the prefix) or conda's JSON error object (no such env) -- means
     the env does not exist.
     """
-    value = _first_json_value(text)
+    value = first_json(text)
     if not isinstance(value, list):
         return empty()
     out = {"exists": True, "conda": {}, "pip": {}}

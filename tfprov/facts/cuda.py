@@ -1,7 +1,9 @@
 """CUDA toolkit and cuDNN facts: which toolkits and cuDNN headers a host has installed.
 
-Both commands print each thing they read behind a marker line ``== <path>`` so that
-``process()`` knows where every piece came from:
+On Windows (:class:`WinCudaToolkits`, :class:`WinCudnn`) a PowerShell script prints one
+JSON line holding the same things — version files, ``nvcc --version``, cuDNN defines —
+read by the same parsers.  On Linux both commands print each thing they read behind a
+marker line ``== <path>`` so that ``process()`` knows where every piece came from:
 
 * ``== <root>/version.json`` or ``== <root>/version.txt`` followed by that file of a toolkit
   root (``/usr/local/cuda*``, ``/opt/cuda*``; symlinks resolved, each root once);
@@ -15,13 +17,16 @@ Both commands print each thing they read behind a marker line ``== <path>`` so t
 from __future__ import annotations
 
 import json
+import ntpath
 import posixpath
 import re
 
 from tfprov import powershell as ps
-from tfprov.facts.base import TfprovFact
+from tfprov.facts.base import TfprovFact, as_list, first_json, marked_sections, version_key
 
-MARKER = "== "
+# The marker before each file or program output the Linux commands print (inside the
+# whole-profile command's own sections, so a prefix of its own).
+PATH_MARKER = "== "
 
 _NVCC_RE = re.compile(r"release\s+(\d+\.\d+)\s*,\s*V(\d+(?:\.\d+)*)")
 _NVCC_RELEASE_RE = re.compile(r"release\s+(\d+\.\d+)")
@@ -33,19 +38,9 @@ _VERSION_JSON_RE = re.compile(r'"cuda"\s*:\s*\{[^{}]*?"version"\s*:\s*"([^"]+)"'
 _CUDNN_DEFINE_RE = re.compile(r"^\s*#\s*define\s+CUDNN_(MAJOR|MINOR|PATCHLEVEL)\s+(\d+)\b", re.M)
 
 
-def _vkey(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version))
-
-
 def _split_sections(lines: list[str]) -> list[tuple[str, str]]:
     """``[(path, text)]`` for every ``== <path>`` marker and the lines up to the next."""
-    sections: list[tuple[str, list[str]]] = []
-    for line in lines:
-        if line.startswith(MARKER):
-            sections.append((line[len(MARKER) :].strip(), []))
-        elif sections:
-            sections[-1][1].append(line)
-    return [(path, "\n".join(body)) for path, body in sections if path]
+    return [(p, "\n".join(body)) for p, body in marked_sections(lines, PATH_MARKER) if p]
 
 
 def parse_nvcc_version(text: str) -> dict | None:
@@ -136,12 +131,12 @@ def parse_cuda_toolkits(lines: list[str]) -> list[dict]:
     toolkits = []
     for root, seen in found.items():
         file_v, nvcc_v = seen.get("file"), seen.get("nvcc")
-        if file_v and (not nvcc_v or len(_vkey(file_v)) >= 3):
+        if file_v and (not nvcc_v or len(version_key(file_v)) >= 3):
             version = file_v
         else:
             version = nvcc_v or file_v
         toolkits.append({"version": version, "path": root})
-    return sorted(toolkits, key=lambda t: (_vkey(t["version"]), t["path"]))
+    return sorted(toolkits, key=lambda t: (version_key(t["version"]), t["path"]))
 
 
 def parse_cudnn_defines(text: str) -> dict | None:
@@ -169,19 +164,198 @@ def parse_cudnn_defines(text: str) -> dict | None:
 def parse_cudnn(lines: list[str]) -> dict | None:
     """Parse the output of :class:`Cudnn`'s command: ``{"version", "path", "all"}`` (the
     newest header found, and every one sorted by version) or None."""
-    headers: dict[str, str] = {}
+    headers: dict[str, tuple[str, str]] = {}
     for path, text in _split_sections(lines):
         parsed = parse_cudnn_defines(text)
         if parsed:
-            headers.setdefault(path, parsed["version"])
-    if not headers:
-        return None
+            headers.setdefault(path, (path, parsed["version"]))
+    return cudnn_found(headers.values())
+
+
+def cudnn_found(headers, path_key=str) -> dict | None:
+    """:class:`Cudnn`'s value from ``(header path, version)`` pairs, each header once:
+    the newest, and all sorted by version then ``path_key(path)``; None for none."""
     found = sorted(
-        ({"version": v, "path": p} for p, v in headers.items()),
-        key=lambda h: (_vkey(h["version"]), h["path"]),
+        ({"version": v, "path": p} for p, v in headers),
+        key=lambda h: (version_key(h["version"]), path_key(h["path"])),
     )
-    newest = max(found, key=lambda h: _vkey(h["version"]))
+    if not found:
+        return None
+    newest = max(found, key=lambda h: version_key(h["version"]))
     return {"version": newest["version"], "path": newest["path"], "all": found}
+
+
+# --- Windows ----------------------------------------------------------------------------
+
+_CUDA_ENV = re.compile(r"^CUDA_PATH(?:_V(\d+)_(\d+))?$", re.I)
+_DIR_VERSION = re.compile(r"^v(\d+\.\d+)$", re.I)
+
+
+def _norm_win(path: str) -> str:
+    return ntpath.normpath(path).rstrip("\\").lower()
+
+
+def parse_win_cuda_toolkits(lines: list[str]) -> list[dict]:
+    """Parse :class:`WinCudaToolkits`' JSON: ``{"toolkits": [{"path", "file", "text",
+    "nvcc"}], "env": {name: value}}``.
+
+    One ``{"version", "path"}`` per toolkit directory (compared case-insensitively),
+    sorted by version.  Version from the directory's version.json/version.txt
+    (:func:`parse_cuda_version_file`), else its ``bin\\nvcc.exe
+    --version``, else the ``CUDA_PATH_Vx_y`` variable naming it, else the ``vX.Y``
+    directory name.
+    """
+    data = first_json(lines)
+    if not isinstance(data, dict):
+        return []
+    env_versions: dict[str, str] = {}
+    env = data.get("env") if isinstance(data.get("env"), dict) else {}
+    for name, value in env.items():
+        m = _CUDA_ENV.match(str(name))
+        if m and m.group(1) and isinstance(value, str) and value:
+            env_versions[_norm_win(value)] = f"{m.group(1)}.{m.group(2)}"
+    found: dict[str, dict] = {}
+    for tk in as_list(data.get("toolkits")):
+        if not isinstance(tk, dict) or not tk.get("path"):
+            continue
+        path = str(tk["path"]).rstrip("\\")
+        key = _norm_win(path)
+        if key in found:
+            continue
+        version = parse_cuda_version_file(tk.get("text") or "") if tk.get("text") else None
+        if not version and tk.get("nvcc"):
+            nvcc = parse_nvcc_version("\n".join(as_list(tk["nvcc"])))
+            version = nvcc["version"] if nvcc else None
+        if not version:
+            version = env_versions.get(key)
+        if not version:
+            m = _DIR_VERSION.match(ntpath.basename(path))
+            version = m.group(1) if m else None
+        if version:
+            found[key] = {"version": version, "path": path}
+    return sorted(found.values(), key=lambda t: (version_key(t["version"]), t["path"].lower()))
+
+
+def parse_win_cudnn(lines: list[str]) -> dict | None:
+    """Parse :class:`WinCudnn`'s JSON (``[{"path": <header>, "defines": [lines]}]``) into
+    :class:`Cudnn`'s shape ``{"version", "path", "all"}`` or None."""
+    data = first_json(lines)
+    headers: dict[str, tuple[str, str]] = {}
+    for h in as_list(data):
+        if not isinstance(h, dict) or not h.get("path"):
+            continue
+        parsed = parse_cudnn_defines("\n".join(str(x) for x in as_list(h.get("defines"))))
+        if parsed:
+            headers.setdefault(_norm_win(h["path"]), (h["path"], parsed["version"]))
+    return cudnn_found(headers.values(), str.lower)
+
+
+# $dirs: every toolkit directory: CUDA\v* under Program Files, and CUDA_PATH* (machine)
+_TOOLKIT_DIRS_PS = (
+    "$cudaEnv = [ordered]@{}\n"
+    "$machine = [Environment]::GetEnvironmentVariables('Machine')\n"
+    "foreach ($k in @($machine.Keys | Sort-Object)) {\n"
+    "  if ($k -match '^CUDA_PATH(_V\\d+_\\d+)?$') { $cudaEnv[$k] = $machine[$k] }\n"
+    "}\n"
+    "$dirs = New-Object System.Collections.Generic.List[string]\n"
+    "$base = Join-Path $env:ProgramFiles 'NVIDIA GPU Computing Toolkit\\CUDA'\n"
+    "foreach ($d in @(Get-ChildItem -LiteralPath $base -Directory -Filter 'v*')) {"
+    " $dirs.Add($d.FullName) }\n"
+    "foreach ($v in @($cudaEnv.Values)) { if ($v) { $dirs.Add(([string]$v).TrimEnd('\\')) } }\n"
+)
+
+WIN_CUDA_SCRIPT = (
+    ps.OBSERVE_PRELUDE + _TOOLKIT_DIRS_PS + "$seen = @{}\n"
+    "$toolkits = @(foreach ($d in $dirs) {\n"
+    "  $key = $d.ToLowerInvariant()\n"
+    "  if ($seen.ContainsKey($key) -or -not (Test-Path -LiteralPath $d -PathType Container)) {"
+    " continue }\n"
+    "  $seen[$key] = $true\n"
+    "  $file = $null; $text = $null; $nvcc = $null\n"
+    "  foreach ($n in @('version.json', 'version.txt')) {\n"
+    "    $f = Join-Path $d $n\n"
+    "    if (Test-Path -LiteralPath $f) { $file = $n; $text = Get-Content -LiteralPath $f -Raw;"
+    " break }\n"
+    "  }\n"
+    "  $exe = Join-Path $d 'bin\\nvcc.exe'\n"
+    "  if (-not $text -and (Test-Path -LiteralPath $exe)) {\n"
+    "    $nvcc = @(& $exe '--version' 2>&1 | ForEach-Object { \"$_\" })\n"
+    "  }\n"
+    "  [ordered]@{ path = $d; file = $file; text = $text; nvcc = $nvcc }\n"
+    "})\n"
+    "ConvertTo-Json -Compress -Depth 4 -InputObject ([ordered]@{ toolkits = $toolkits; env ="
+    " $cudaEnv })\n"
+)
+
+WIN_CUDNN_SCRIPT = (
+    ps.OBSERVE_PRELUDE
+    + _TOOLKIT_DIRS_PS
+    + "$inc = New-Object System.Collections.Generic.List[string]\n"
+    "foreach ($d in $dirs) { $inc.Add((Join-Path $d 'include')) }\n"
+    "$cudnnBase = Join-Path $env:ProgramFiles 'NVIDIA\\CUDNN'\n"
+    "foreach ($v in @(Get-ChildItem -LiteralPath $cudnnBase -Directory -Filter 'v*')) {\n"
+    "  $i = Join-Path $v.FullName 'include'\n"
+    "  $inc.Add($i)\n"
+    "  foreach ($s in @(Get-ChildItem -LiteralPath $i -Directory)) { $inc.Add($s.FullName) }\n"
+    "}\n"
+    "$seen = @{}\n"
+    "$headers = @(foreach ($i in $inc) {\n"
+    "  foreach ($n in @('cudnn_version.h', 'cudnn.h')) {\n"
+    "    $h = Join-Path $i $n\n"
+    "    $key = $h.ToLowerInvariant()\n"
+    "    if ($seen.ContainsKey($key) -or -not (Test-Path -LiteralPath $h -PathType Leaf)) {"
+    " continue }\n"
+    "    $seen[$key] = $true\n"
+    "    $defs = @(Select-String -LiteralPath $h "
+    "-Pattern '^\\s*#\\s*define\\s+CUDNN_(MAJOR|MINOR|PATCHLEVEL|VERSION)\\b' "
+    "| ForEach-Object { $_.Line })\n"
+    "    if ($defs.Count -gt 0) { [ordered]@{ path = $h; defines = $defs } }\n"
+    "  }\n"
+    "})\n"
+    "ConvertTo-Json -Compress -Depth 4 -InputObject $headers\n"
+)
+
+
+class WinCudaToolkits(TfprovFact):
+    """
+    The CUDA toolkits of a Windows host, like :class:`CudaToolkits`:
+    ``[{"version": "12.1.1", "path": "C:\\\\Program Files\\\\NVIDIA GPU Computing
+    Toolkit\\\\CUDA\\\\v12.1"}, ...]`` — every ``CUDA\\v*`` directory under Program Files
+    and every directory the machine variables ``CUDA_PATH`` / ``CUDA_PATH_Vx_y`` name.
+
+    + default: ``[]``
+    """
+
+    @staticmethod
+    def default() -> list:
+        return []
+
+    def command(self) -> str:
+        return WIN_CUDA_SCRIPT
+
+    def process(self, output: list[str]) -> list[dict]:
+        return parse_win_cuda_toolkits(output)
+
+
+class WinCudnn(TfprovFact):
+    """
+    cuDNN on a Windows host, like :class:`Cudnn`: ``{"version", "path",
+    "all"}`` from ``cudnn_version.h`` / ``cudnn.h`` in each CUDA toolkit's ``include``
+    (cuDNN zip copied into the toolkit) and in ``C:\\Program Files\\NVIDIA\\CUDNN\\v*\\include``
+    and its per-CUDA subdirectories (the cuDNN 9 installer), or None.
+
+    + default: ``None``
+    """
+
+    @staticmethod
+    def default() -> None:
+        return None
+
+    def command(self) -> str:
+        return WIN_CUDNN_SCRIPT
+
+    def process(self, output: list[str]) -> dict | None:
+        return parse_win_cudnn(output)
 
 
 # --- commands -------------------------------------------------------------------------

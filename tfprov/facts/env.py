@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tfprov import powershell as ps
-from tfprov.facts.base import TfprovFact, sh_quote, split_marked
+from tfprov.facts.base import TfprovFact, sh_quote, split_sections
 from tfprov.facts.tensorflow import TF_SCRIPT, parse_env_line, tensorflow_entry
 
 MARK = _MARK = "@@tfprov-env "  # section markers (the Windows pip health fact prints them too)
@@ -40,7 +40,7 @@ def parse_env_state(lines: list[str]) -> dict:
     """Sections ``python`` (X.Y.Z), ``pip.conf`` (its text), ``tensorflow`` (one line of
     the ``Installed`` format) and the pip health sections of the :class:`EnvState`
     command."""
-    sections = split_marked(lines, _MARK)
+    sections = split_sections(lines, _MARK)
     version = next((s.strip() for s in sections.get("python", []) if s.strip()), None)
     tf = None
     for line in sections.get("tensorflow", []):
@@ -60,7 +60,7 @@ def parse_env_state(lines: list[str]) -> dict:
 def parse_pip_health(lines: list[str]) -> dict:
     """``{"exists", "pip", "pip_error", "pip_check"}`` from output with only the pip health
     sections (``exists``: the interpreter ran)."""
-    sections = split_marked(lines, _MARK)
+    sections = split_sections(lines, _MARK)
     return {"exists": "pip" in sections, **pip_health(sections)}
 
 

@@ -2,7 +2,10 @@
 
 :class:`NvidiaSmiGpus` asks ``nvidia-smi`` (needs a working driver); :class:`PciNvidiaGpus`
 reads ``lspci`` (needs no driver), so a host with a GPU but no driver — or a broken one —
-is still recognised as a GPU host.
+is still recognised as a GPU host.  On Windows :class:`WinGpus` reads
+``Win32_VideoController`` and the same nvidia-smi query, parsed by the same
+:func:`parse_nvidia_smi_csv`.  Only what the host reports is kept: a compute capability
+nvidia-smi did not print, or a model lspci did not name, is left to the resolver.
 """
 
 from __future__ import annotations
@@ -10,7 +13,15 @@ from __future__ import annotations
 import csv
 import re
 
-from tfprov.facts.base import TfprovFact
+from tfprov import powershell as ps
+from tfprov.facts.base import (
+    TfprovFact,
+    as_list,
+    first_json,
+    get_ci,
+    leading_int,
+    parse_wmi_records,
+)
 
 # --- nvidia-smi --query-gpu ------------------------------------------------------------
 
@@ -159,7 +170,7 @@ class NvidiaSmiGpus(TfprovFact):
 
     ``compute_capability`` comes from nvidia-smi's ``compute_cap`` field; drivers older
     than ~510 reject that field, the probe then re-runs the query without it and the
-    value is filled from tfprov's GPU catalog by name (None for a GPU it does not know).
+    value is None (the resolver derives it from the GPU's name: facts only observe).
 
     When nvidia-smi is installed but fails, the fact is one element describing why —
     this host has NVIDIA software, so it must not be taken for "no GPU"::
@@ -194,16 +205,7 @@ class NvidiaSmiGpus(TfprovFact):
         return nvidia_smi_command()
 
     def process(self, output: list[str]) -> list[dict]:
-        gpus = parse_nvidia_smi_csv(output)
-        missing = [g for g in gpus if "error" not in g and g["compute_capability"] is None]
-        if missing:
-            from tfprov.catalog import load_catalog
-
-            catalog = load_catalog()
-            for gpu in missing:
-                model = catalog.gpu(gpu["name"]) if gpu["name"] else None
-                gpu["compute_capability"] = model.cc if model else None
-        return gpus
+        return parse_nvidia_smi_csv(output)
 
 
 # --- lspci ------------------------------------------------------------------------------
@@ -294,9 +296,9 @@ class PciNvidiaGpus(TfprovFact):
 
         [{"slot": "0000:01:00.0", "device_id": "1b81", "name": "GP104 [GeForce GTX 1070]"}]
 
-    ``name`` is what lspci prints (vendor dropped); where lspci prints no name (a device
-    newer than the host's pci.ids, shown as ``Device 2c02``) the model name comes from
-    tfprov's GPU catalog by PCI device id, else None.
+    ``name`` is what lspci prints (vendor dropped), None where lspci prints no name (a
+    device newer than the host's pci.ids, shown as ``Device 2c02``): the resolver knows
+    the model by its ``device_id``.
 
     + default: ``[]`` where lspci is absent (no pciutils) — which says nothing about GPUs
 
@@ -315,13 +317,169 @@ class PciNvidiaGpus(TfprovFact):
         return f"lspci -D -nn -d {NVIDIA_VENDOR_ID}: 2>/dev/null || true"
 
     def process(self, output: list[str]) -> list[dict]:
-        found = parse_lspci(output)
-        unnamed = [d for d in found if d["name"] is None and d["device_id"]]
-        if unnamed:
-            from tfprov.catalog import load_catalog
+        return parse_lspci(output)
 
-            catalog = load_catalog()
-            for dev in unnamed:
-                model = catalog.gpu_by_pci_id(dev["device_id"])
-                dev["name"] = model.name if model else None
-        return found
+
+# --- Windows ----------------------------------------------------------------------------
+
+# AdapterRAM is a uint32: cards with >= 4 GiB all report 0xFFF00000 (or wrap around)
+_ADAPTER_RAM_SATURATED = 0xFFF00000
+
+_PNP_IDS = re.compile(r"VEN_(?P<ven>[0-9A-Fa-f]{4})&DEV_(?P<dev>[0-9A-Fa-f]{4})")
+
+
+def parse_windows_driver_version(text: str | None) -> str | None:
+    """NVIDIA's driver number from the Windows (WDDM) driver version of an NVIDIA display
+    driver: the last five digits of the last two fields, a dot before the final two —
+    ``27.21.14.5671`` -> ``456.71``, ``32.0.15.6590`` -> ``565.90``.  Also accepts the
+    zero-padded form dxdiag prints (``30.00.0014.7242``).  None for anything that is not
+    four numeric fields."""
+    if not text:
+        return None
+    parts = text.strip().split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        return None
+    digits = str(int(parts[2])) + str(int(parts[3])).zfill(4)
+    if len(digits) < 5:
+        return None
+    tail = digits[-5:]
+    return f"{int(tail[:3])}.{tail[3:]}"
+
+
+def _controllers(data, lines: list[str]) -> list[dict]:
+    if isinstance(data, dict):
+        return [c for c in as_list(data.get("controllers")) if isinstance(c, dict)]
+    if isinstance(data, list):
+        return [c for c in data if isinstance(c, dict)]
+    return parse_wmi_records(lines)
+
+
+def _is_nvidia(ctrl: dict) -> bool:
+    pnp = get_ci(ctrl, "PNPDeviceID") or ""
+    m = _PNP_IDS.search(pnp)
+    if m:
+        return m.group("ven").lower() == NVIDIA_VENDOR_ID
+    compat = (get_ci(ctrl, "AdapterCompatibility") or "").strip()
+    return compat.upper().startswith("NVIDIA") or (get_ci(ctrl, "Name") or "").startswith("NVIDIA")
+
+
+def parse_win_gpu_probe(lines: list[str]) -> dict:
+    """Parse :class:`WinGpus`' JSON (``{"controllers": [...], "smi": [lines] | null}``),
+    or ``Win32_VideoController`` as ``Format-List`` / ``wmic /format:list`` text.
+
+    Returns ``{"gpus": [...], "smi_error": str | None, "smi_state": str | None}``: one
+    entry per NVIDIA adapter (``VEN_10DE`` in PNPDeviceID, else AdapterCompatibility
+    NVIDIA), merged by name with nvidia-smi's rows; nvidia-smi rows without a display
+    adapter (TCC-mode cards are no Win32_VideoController) are added after them.
+    """
+    data = first_json(lines)
+    smi_lines = [str(x) for x in as_list(data.get("smi"))] if isinstance(data, dict) else []
+    smi = parse_nvidia_smi_csv(smi_lines) if smi_lines else []
+    smi_error = next((r for r in smi if "error" in r), None)
+    rows = [r for r in smi if "error" not in r]
+
+    gpus: list[dict] = []
+    for ctrl in _controllers(data, lines):
+        if not _is_nvidia(ctrl):
+            continue
+        m = _PNP_IDS.search(get_ci(ctrl, "PNPDeviceID") or "")
+        win_driver = get_ci(ctrl, "DriverVersion")
+        ram = leading_int(get_ci(ctrl, "AdapterRAM"))
+        name = (get_ci(ctrl, "Name") or get_ci(ctrl, "Caption") or "").strip() or None
+        gpu = {
+            "name": name,
+            "compute_capability": None,
+            "memory_mib": ram // (1024 * 1024) if ram and ram < _ADAPTER_RAM_SATURATED else None,
+            "pci_device_id": m.group("dev").lower() if m else None,
+            "driver_version": parse_windows_driver_version(win_driver),
+            "windows_driver_version": win_driver,
+        }
+        row = next(
+            (r for r in rows if name and (r.get("name") or "").lower() == name.lower()), None
+        )
+        if row is not None:
+            rows.remove(row)
+            _merge_smi(gpu, row)
+        gpus.append(gpu)
+    for row in rows:
+        gpu = {
+            "name": row.get("name"),
+            "compute_capability": None,
+            "memory_mib": None,
+            "pci_device_id": None,
+            "driver_version": None,
+            "windows_driver_version": None,
+        }
+        _merge_smi(gpu, row)
+        gpus.append(gpu)
+    return {
+        "gpus": gpus,
+        "smi_error": smi_error["error"] if smi_error else None,
+        "smi_state": smi_error["state"] if smi_error else None,
+    }
+
+
+def _merge_smi(gpu: dict, row: dict) -> None:
+    gpu["compute_capability"] = row.get("compute_capability") or gpu["compute_capability"]
+    gpu["memory_mib"] = row.get("memory_mib") or gpu["memory_mib"]
+    gpu["driver_version"] = row.get("driver_version") or gpu["driver_version"]
+
+
+_SMI_FULL = f"'--query-gpu={SMI_QUERY},compute_cap'"
+_SMI_FALLBACK = f"'--query-gpu={SMI_QUERY}'"
+
+WIN_GPU_SCRIPT = (
+    ps.OBSERVE_PRELUDE
+    + "$ctrls = @(Get-CimInstance -ClassName Win32_VideoController | ForEach-Object {\n"
+    "  [ordered]@{ Name = $_.Name; AdapterCompatibility = $_.AdapterCompatibility;\n"
+    "    PNPDeviceID = $_.PNPDeviceID; DriverVersion = $_.DriverVersion; AdapterRAM ="
+    " $_.AdapterRAM }\n"
+    "})\n"
+    "$smi = $null\n"
+    "$exe = (Get-Command -Name 'nvidia-smi.exe' -CommandType Application | Select-Object -First"
+    " 1).Source\n"
+    "if (-not $exe) {\n"
+    "  foreach ($c in @((Join-Path $env:SystemRoot 'System32\\nvidia-smi.exe'),\n"
+    "      (Join-Path $env:ProgramFiles 'NVIDIA Corporation\\NVSMI\\nvidia-smi.exe'))) {\n"
+    "    if (Test-Path -LiteralPath $c) { $exe = $c; break }\n"
+    "  }\n"
+    "}\n"
+    "if ($exe) {\n"
+    f"  $smi = @(& $exe {_SMI_FULL} '--format=csv' 2>&1 | ForEach-Object {{ \"$_\" }})\n"
+    '  if (($smi -join "`n") -like \'*"compute_cap" is not a valid field*\') {\n'
+    f"    $smi += @(& $exe {_SMI_FALLBACK} '--format=csv' 2>&1 | ForEach-Object {{ \"$_\" }})\n"
+    "  }\n"
+    "}\n"
+    "ConvertTo-Json -Compress -Depth 4 -InputObject ([ordered]@{ controllers = $ctrls; smi ="
+    " $smi })\n"
+)
+
+
+class WinGpus(TfprovFact):
+    """
+    The NVIDIA GPUs of a Windows host::
+
+        [{"name": "NVIDIA GeForce RTX 3050 Ti Laptop GPU", "compute_capability": "8.6",
+          "memory_mib": 4096, "pci_device_id": "25a0", "driver_version": "565.90",
+          "windows_driver_version": "32.0.15.6590"}]
+
+    From ``Win32_VideoController`` (Name, PNPDeviceID ``VEN_10DE&DEV_xxxx``,
+    DriverVersion, AdapterRAM) and, when installed, ``nvidia-smi.exe --query-gpu``
+    (parsed by :func:`parse_nvidia_smi_csv`), whose compute capability,
+    memory and driver version win.  ``driver_version`` is in NVIDIA's numbering (converted
+    from the Windows one without nvidia-smi); ``memory_mib`` is None when only the
+    saturated uint32 AdapterRAM (>= 4 GiB cards) is known; compute capability is None
+    without nvidia-smi (the resolver derives it from the name or PCI id).
+
+    + default: ``[]``
+    """
+
+    @staticmethod
+    def default() -> list:
+        return []
+
+    def command(self) -> str:
+        return WIN_GPU_SCRIPT
+
+    def process(self, output: list[str]) -> list[dict]:
+        return parse_win_gpu_probe(output)["gpus"]

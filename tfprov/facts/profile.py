@@ -1,10 +1,13 @@
-"""The whole host profile in one remote command.
+"""The whole host profile in one remote command: :class:`HostProfile` (POSIX sh) and
+:class:`WinHostProfile` (PowerShell).
 
 pyinfra runs every fact as its own round trip; probing a host fact by fact would cost
-one SSH command per fact.  :class:`HostProfile` concatenates the commands of all the
-single facts (each behind a marker line), runs them as one command, splits the output
-at the markers and hands each section to that fact's own ``process()`` — the same code
-the single facts use, so there is one copy of every parser.
+one SSH command per fact.  Each profile fact concatenates the commands of the subject
+modules' facts (each behind a :data:`~tfprov.facts.base.MARKER` line), runs them as one
+command, splits the output with :func:`~tfprov.facts.base.split_sections` and hands each
+section to that subject's own parser — one copy of every parser.  The profile holds what
+the host reports; what follows from it (a GPU's compute capability from its name) is the
+resolver's.
 """
 
 from __future__ import annotations
@@ -12,18 +15,25 @@ from __future__ import annotations
 from pyinfra.api import FactBase
 from pyinfra.facts.server import Arch, Hostname, Kernel, LinuxDistribution
 
-from tfprov.catalog import load_catalog
-from tfprov.facts.base import split_marked
-from tfprov.facts.conda import Conda
-from tfprov.facts.cpu import CpuFeatures
-from tfprov.facts.cuda import CudaToolkits, Cudnn
-from tfprov.facts.gpu import NvidiaSmiGpus, PciNvidiaGpus
+from tfprov import powershell as ps
+from tfprov.facts.base import MARKER, TfprovFact, split_sections
+from tfprov.facts.conda import WIN_CONDA_SCRIPT, Conda, parse_win_conda
+from tfprov.facts.cpu import WIN_CPU_SCRIPT, CpuFeatures, parse_win_processor
+from tfprov.facts.cuda import (
+    WIN_CUDA_SCRIPT,
+    WIN_CUDNN_SCRIPT,
+    CudaToolkits,
+    Cudnn,
+    parse_win_cuda_toolkits,
+    parse_win_cudnn,
+)
+from tfprov.facts.gpu import WIN_GPU_SCRIPT, NvidiaSmiGpus, PciNvidiaGpus, parse_win_gpu_probe
 from tfprov.facts.nvidia import DriverVersion, KernelHeaders, NouveauLoaded, SecureBoot
-from tfprov.facts.python import Pythons
-from tfprov.facts.system import CLibrary, Wsl
+from tfprov.facts.python import WIN_PYTHONS_SCRIPT, Pythons, parse_win_pythons
+from tfprov.facts.system import WIN_SYSTEM_SCRIPT, CLibrary, Wsl, parse_win_system, windows_distro
 from tfprov.facts.tensorflow import Installed
 
-MARKER = "@@tfprov-section "
+__all__ = ["MARKER", "HostProfile", "WinHostProfile", "split_sections"]
 
 # (section key, fact) in the order they run on the host.
 SECTIONS: tuple[tuple[str, FactBase], ...] = (
@@ -56,23 +66,24 @@ def combined_command(sections=SECTIONS) -> str:
     return "; ".join(parts) + "; true"
 
 
-def split_sections(lines: list[str]) -> dict[str, list[str]]:
-    return split_marked(lines, MARKER)
+def parse_sections(lines: list[str], parsers) -> dict:
+    """``{key: parse(section lines)}`` for each ``(key, parse, default)`` of *parsers*, or
+    ``default()`` where the section printed nothing (both profile facts)."""
+    raw = split_sections(lines)
+    data = {}
+    for key, parse, default in parsers:
+        text = raw.get(key, [])
+        data[key] = parse(text) if any(t.strip() for t in text) else default()
+    return data
 
 
 def process_sections(lines: list[str], sections=SECTIONS) -> dict:
     """Each section's lines through its own fact's ``process`` (``default()`` if empty)."""
-    raw = split_sections(lines)
-    data = {}
-    for key, fact in sections:
-        text = raw.get(key, [])
-        data[key] = fact.process(text) if any(t.strip() for t in text) else fact.default()
-    return data
+    return parse_sections(lines, [(key, fact.process, fact.default) for key, fact in sections])
 
 
 def profile_from_facts(facts: dict) -> dict:
     """Build the host profile JSON (see :mod:`tfprov.model.profile`) from the section facts."""
-    cat = load_catalog()
     kernel = (facts.get("kernel") or "").strip().lower()
     family = {"linux": "linux", "darwin": "darwin"}.get(kernel, kernel or "linux")
     dist = facts.get("distribution") or {}
@@ -95,14 +106,10 @@ def profile_from_facts(facts: dict) -> dict:
         )
     if not gpus:  # no usable nvidia-smi: what the PCI bus shows (a GPU without a driver)
         for p in facts.get("pci_gpus") or []:
-            model = cat.gpu(p["name"]) if p.get("name") else None
-            if model is None and p.get("device_id"):
-                model = cat.gpu_by_pci_id(p["device_id"])
             gpus.append(
                 {
-                    "name": p.get("name")
-                    or (model.name if model else f"NVIDIA {p.get('device_id')}"),
-                    "compute_capability": model.cc if model else None,
+                    "name": p.get("name") or f"NVIDIA {p.get('device_id')}",
+                    "compute_capability": None,
                     "memory_mib": None,
                     "pci_device_id": p.get("device_id"),
                 }
@@ -150,7 +157,7 @@ _PYTHON_KEYS = ("version", "path", "distro_package", "venv", "venv_package")
 
 def software_part(facts: dict) -> dict:
     """The profile's software keys (CUDA, cuDNN, Pythons, conda, raw probe) from the section
-    facts — the same on every OS, so Linux and Windows profiles share it."""
+    facts — the same on every OS, so both profiles share it."""
     cudnn = facts.get("cudnn")
     conda = facts.get("conda") or {}
     inst = (conda.get("installations") or [None])[0]
@@ -200,3 +207,97 @@ class HostProfile(FactBase):
 
     def process(self, output: list[str]) -> dict:
         return profile_from_facts(process_sections(output))
+
+
+# --- Windows ----------------------------------------------------------------------------
+
+WIN_HOSTNAME_SCRIPT = "Write-Output $env:COMPUTERNAME\n"
+
+
+def _first_line(lines: list[str]) -> str | None:
+    """The hostname section: its first non-blank line."""
+    return next((s.strip() for s in lines if s.strip()), None)
+
+
+# (section key, PowerShell script, parser) in the order they run on a Windows host.
+WIN_SECTIONS = (
+    ("hostname", WIN_HOSTNAME_SCRIPT, _first_line),
+    ("system", WIN_SYSTEM_SCRIPT, parse_win_system),
+    ("cpu", WIN_CPU_SCRIPT, parse_win_processor),
+    ("gpus", WIN_GPU_SCRIPT, parse_win_gpu_probe),
+    ("cuda_toolkits", WIN_CUDA_SCRIPT, parse_win_cuda_toolkits),
+    ("cudnn", WIN_CUDNN_SCRIPT, parse_win_cudnn),
+    ("pythons", WIN_PYTHONS_SCRIPT, parse_win_pythons),
+    ("conda", WIN_CONDA_SCRIPT, parse_win_conda),
+)
+
+
+def combined_script(sections=WIN_SECTIONS) -> str:
+    """One PowerShell script printing every section behind its marker line; each
+    section runs in its own script block (its own variables) and a failing one prints
+    nothing instead of stopping the rest."""
+    parts = []
+    for key, script, _ in sections:
+        parts.append(
+            f"Write-Output {ps.quote(MARKER + key)}\ntry {{ & {{\n{script}}} }} catch {{ }}\n"
+        )
+    return "".join(parts)
+
+
+def win_profile_from_sections(lines: list[str]) -> dict:
+    """The host profile JSON (:mod:`tfprov.model.profile`) from :func:`combined_script`'s output."""
+    facts = parse_sections(lines, [(key, parse, lambda: None) for key, _, parse in WIN_SECTIONS])
+    system = facts.get("system") or {}
+    cpu = facts.get("cpu") or {}
+    probe = facts.get("gpus") or {"gpus": [], "smi_error": None}
+    gpus = probe["gpus"]
+    driver = next((g["driver_version"] for g in gpus if g.get("driver_version")), None)
+    return {
+        "hostname": facts.get("hostname") or system.get("hostname") or "unknown",
+        "os": {
+            "family": "windows",
+            "distro": windows_distro(system.get("build")),
+            "version": system.get("version"),
+            "arch": cpu.get("arch") or "x86_64",
+            "wsl": False,
+        },
+        "cpu": {
+            "vendor": cpu.get("vendor"),
+            "model": cpu.get("model"),
+            "flags": cpu.get("flags") or [],
+        },
+        "gpus": [
+            {
+                "name": g["name"] or f"NVIDIA {g.get('pci_device_id')}",
+                "compute_capability": g.get("compute_capability"),
+                "memory_mib": g.get("memory_mib"),
+                "pci_device_id": g.get("pci_device_id"),
+            }
+            for g in gpus
+        ],
+        "nvidia_driver": driver,
+        "driver_error": probe.get("smi_error"),
+        **software_part(facts),
+    }
+
+
+class WinHostProfile(TfprovFact):
+    """
+    The host profile JSON of :mod:`tfprov.model.profile` for a Windows host — the same keys as
+    :class:`tfprov.facts.profile.HostProfile` (``os.family`` ``windows``, ``os.distro``
+    ``Windows 10`` / ``Windows 11`` by build, ``nvidia_driver`` in NVIDIA's numbering,
+    ``driver_error`` from nvidia-smi, ``probe`` every section's parsed result) — from ONE
+    PowerShell script (:func:`combined_script`).
+
+    + default: ``{}``
+    """
+
+    @staticmethod
+    def default() -> dict:
+        return {}
+
+    def command(self) -> str:
+        return combined_script()
+
+    def process(self, output: list[str]) -> dict:
+        return win_profile_from_sections(output)

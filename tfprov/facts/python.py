@@ -1,4 +1,5 @@
-"""Python interpreter facts: which interpreters a host has, and where.
+"""Python interpreter facts: which interpreters a host has, and where — on Linux
+(:class:`Pythons`) and Windows (:class:`WinPythons`).
 
 The discovery loop (:func:`python_candidates_sh`) is shared with
 :mod:`tfprov.facts.tensorflow`, which asks the same interpreters what they have installed.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from tfprov.facts.base import TfprovFact
+from tfprov import powershell as ps
+from tfprov.facts.base import TfprovFact, as_list, first_json, version_key
 
 # Versioned names first: when ``python3 -> python3.11`` is one interpreter, the path kept is
 # the versioned one, which keeps naming that interpreter after ``python3`` moves on.
@@ -155,3 +157,86 @@ class Pythons(TfprovFact):
 
     def process(self, output: list[str]) -> list[dict]:
         return parse_pythons(output)
+
+
+# --- Windows ----------------------------------------------------------------------------
+
+# No quotes in it: Windows PowerShell 5.1 mangles double quotes in native arguments.
+_PY_PROBE = "import sys; v = sys.version_info; print(v[0], v[1], v[2], sys.executable, sep=chr(9))"
+
+WIN_PYTHONS_SCRIPT = (
+    ps.OBSERVE_PRELUDE + "$cands = New-Object System.Collections.Generic.List[string]\n"
+    "$py = (Get-Command -Name 'py.exe' -CommandType Application | Select-Object -First 1).Source\n"
+    "if ($py) {\n"
+    "  foreach ($l in @(& $py '-0p' 2>$null)) {\n"
+    "    if (\"$l\" -match '([A-Za-z]:\\\\.*?\\.exe)\\s*$') { $cands.Add($Matches[1]) }\n"
+    "  }\n"
+    "}\n"
+    "foreach ($c in @(Get-Command -Name 'python.exe' -CommandType Application -All)) {\n"
+    "  if ($c.Source -notlike '*\\WindowsApps\\*') { $cands.Add($c.Source) }\n"
+    "}\n"
+    "foreach ($root in @((Join-Path $env:LOCALAPPDATA 'Programs\\Python'), $env:ProgramFiles)) {\n"
+    "  foreach ($d in @(Get-ChildItem -LiteralPath $root -Directory -Filter 'Python3*')) {\n"
+    "    $cands.Add((Join-Path $d.FullName 'python.exe'))\n"
+    "  }\n"
+    "}\n"
+    "$seen = @{}\n"
+    "$found = @(foreach ($c in $cands) {\n"
+    "  $key = $c.ToLowerInvariant()\n"
+    "  if ($seen.ContainsKey($key) -or -not (Test-Path -LiteralPath $c -PathType Leaf)) {"
+    " continue }\n"
+    "  $seen[$key] = $true\n"
+    f"  $out = @(& $c '-c' {ps.quote(_PY_PROBE)} 2>$null | ForEach-Object {{ \"$_\" }})\n"
+    "  [ordered]@{ path = $c; out = $out }\n"
+    "})\n"
+    "ConvertTo-Json -Compress -Depth 4 -InputObject $found\n"
+)
+
+_PY_OUT = re.compile(r"^(\d+)\t(\d+)\t(\d+)\t(.*)$")
+
+
+def parse_win_pythons(lines: list[str]) -> list[dict]:
+    """Parse :class:`WinPythons`' JSON
+    (``[{"path", "out": ["3<TAB>12<TAB>1<TAB><sys.executable>"]}]``) into
+    ``[{"version", "path"}]`` sorted by version; an interpreter reached twice (same
+    ``sys.executable``) is listed once, under the first path asked."""
+    seen: set[str] = set()
+    found: list[dict] = []
+    for entry in as_list(first_json(lines)):
+        if not isinstance(entry, dict) or not entry.get("path"):
+            continue
+        for line in as_list(entry.get("out")):
+            m = _PY_OUT.match(str(line).strip("\r\n"))
+            if not m:
+                continue
+            exe = (m.group(4).strip() or entry["path"]).lower()
+            if exe in seen:
+                break
+            seen.add(exe)
+            found.append(
+                {"version": ".".join(m.group(i) for i in (1, 2, 3)), "path": entry["path"]}
+            )
+            break
+    return sorted(found, key=lambda p: version_key(p["version"]))
+
+
+class WinPythons(TfprovFact):
+    """
+    The Python interpreters of a Windows host, like :class:`Pythons`:
+    ``[{"version": "3.11.9", "path": "C:\\\\Python311\\\\python.exe"}]``
+    — what the ``py`` launcher lists (``py -0p``), every ``python.exe`` on PATH (not the
+    Microsoft Store alias stubs in ``WindowsApps``), and ``Python3*`` in
+    ``%LOCALAPPDATA%\\Programs\\Python`` and Program Files; each asked for its version.
+
+    + default: ``[]``
+    """
+
+    @staticmethod
+    def default() -> list:
+        return []
+
+    def command(self) -> str:
+        return WIN_PYTHONS_SCRIPT
+
+    def process(self, output: list[str]) -> list[dict]:
+        return parse_win_pythons(output)

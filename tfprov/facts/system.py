@@ -1,5 +1,6 @@
 """Operating-system facts pyinfra does not have: WSL detection, the C library (and macOS
-version) that decides which wheels pip can install.
+version) that decides which wheels pip can install, and the Windows system
+(:class:`WinSystem`: build, edition, WSL availability, a pending reboot).
 
 Hostname, kernel, architecture and distribution come from pyinfra's own
 ``pyinfra.facts.server`` facts (``Hostname``, ``Kernel``, ``Arch``, ``LinuxDistribution``).
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 
 from tfprov import powershell as ps
-from tfprov.facts.base import TfprovFact
+from tfprov.facts.base import TfprovFact, as_list, first_json, leading_int, parse_wmi_records
 
 
 def parse_wsl(lines: list[str]) -> dict:
@@ -57,6 +58,100 @@ class Wsl(TfprovFact):
     def process(self, output: list[str]) -> dict:
         return parse_wsl(output)
 
+
+# --- Windows ----------------------------------------------------------------------------
+
+WIN_SYSTEM_SCRIPT = (
+    ps.OBSERVE_PRELUDE + "$os = Get-CimInstance -ClassName Win32_OperatingSystem\n"
+    "$cv = Get-ItemProperty -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion'\n"
+    "$wslExit = $null\n"
+    "if (Get-Command -Name 'wsl.exe' -CommandType Application) {\n"
+    "  $null = & wsl.exe '--status' 2>&1\n"
+    "  $wslExit = $LASTEXITCODE\n"
+    "}\n"
+    "$feature = Get-CimInstance -ClassName Win32_OptionalFeature "
+    "-Filter \"Name='Microsoft-Windows-Subsystem-Linux'\"\n"
+    "$reasons = @()\n"
+    "if (Test-Path -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component"
+    " Based "
+    "Servicing\\RebootPending') { $reasons += 'cbs' }\n"
+    "if (Test-Path -LiteralPath"
+    " 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto "
+    "Update\\RebootRequired') { $reasons += 'windows-update' }\n"
+    "$sm = Get-ItemProperty -LiteralPath 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\Session"
+    " Manager' "
+    "-Name 'PendingFileRenameOperations'\n"
+    "if ($sm -and $sm.PendingFileRenameOperations) { $reasons += 'file-rename' }\n"
+    "ConvertTo-Json -Compress -Depth 4 -InputObject ([ordered]@{\n"
+    "  caption = $os.Caption; version = $os.Version; build = $os.BuildNumber;\n"
+    "  os_arch = $os.OSArchitecture; edition = $cv.EditionID; display_version ="
+    " $cv.DisplayVersion;\n"
+    "  wsl_status_exit = $wslExit; wsl_feature_state = $feature.InstallState;\n"
+    "  reboot_reasons = $reasons; hostname = $env:COMPUTERNAME })\n"
+)
+
+
+def parse_win_system(lines: list[str]) -> dict:
+    """Parse :class:`WinSystem`'s JSON, or ``Win32_OperatingSystem`` as Format-List /
+    wmic list text, into ``{"build": int, "version", "edition", "wsl_available",
+    "pending_reboot"}`` (``{}`` without a version or build).
+
+    ``wsl_available``: ``wsl.exe --status`` exited 0, or the optional feature
+    Microsoft-Windows-Subsystem-Linux is enabled (Win32_OptionalFeature InstallState 1).
+    ``pending_reboot``: any of CBS RebootPending, Windows Update RebootRequired,
+    Session Manager PendingFileRenameOperations.  The text forms know neither: False.
+    """
+    data = first_json(lines)
+    if not isinstance(data, dict):
+        recs = parse_wmi_records(lines)
+        data = {k.lower(): v for k, v in (recs[0] if recs else {}).items()}
+        data["build"] = data.pop("buildnumber", None)
+    build = leading_int(data.get("build"))
+    version = data.get("version")
+    if build is None and version:
+        m = re.match(r"^\d+\.\d+\.(\d+)", str(version))
+        build = int(m.group(1)) if m else None
+    if build is None and not version:
+        return {}
+    return {
+        "build": build,
+        "version": str(version) if version else None,
+        "edition": data.get("edition") or data.get("caption"),
+        "wsl_available": data.get("wsl_status_exit") == 0
+        or leading_int(data.get("wsl_feature_state")) == 1,
+        "pending_reboot": bool(as_list(data.get("reboot_reasons"))),
+    }
+
+
+class WinSystem(TfprovFact):
+    """
+    The Windows system: ``{"build": 22631, "version": "10.0.22631", "edition":
+    "Professional", "wsl_available": bool, "pending_reboot": bool}`` (see
+    :func:`parse_win_system`).
+
+    + default: ``{}``
+    """
+
+    @staticmethod
+    def default() -> dict:
+        return {}
+
+    def command(self) -> str:
+        return WIN_SYSTEM_SCRIPT
+
+    def process(self, output: list[str]) -> dict:
+        return parse_win_system(output)
+
+
+def windows_distro(build: int | None) -> str | None:
+    """'Windows 11' from build 22000 on, else 'Windows 10' (older Windows is 'Windows 10'
+    too: tfprov targets nothing older)."""
+    if build is None:
+        return None
+    return "Windows 11" if build >= 22000 else "Windows 10"
+
+
+# --- the C library ----------------------------------------------------------------------
 
 _GETCONF_GLIBC = re.compile(r"^glibc (\d+\.\d+)")
 _LDD_GLIBC = re.compile(r"^ldd \(.*(?:GNU libc|GLIBC).*\) (\d+\.\d+)")

@@ -15,35 +15,15 @@ import re
 from tfprov.facts.base import TfprovFact, sh_quote
 from tfprov.facts.conda import CONDA_PREFIX_SH, conda_candidates_sh, norm_path
 from tfprov.facts.python import python_candidates_sh
+from tfprov.model.distributions import TF_DISTRIBUTIONS, TF_NAME_PREFIXES
 
 # Where tfprov's deploy creates its virtualenvs (the default of the fact's argument).
 DEFAULT_ENVS_DIR = "/opt/tfprov/envs"
 
-# Distributions that install the ``tensorflow`` package itself, in the order used to pick
-# one when several are installed and none (or more than one) ships the build-info file.
-TF_DISTRIBUTIONS = (
-    "tensorflow",
-    "tensorflow-gpu",
-    "tensorflow-cpu",
-    "tensorflow-intel",
-    "tensorflow-macos",
-    "tensorflow-aarch64",
-    "tensorflow-cpu-aws",
-    "tensorflow-rocm",
-    "tensorflow-directml",
-    "intel-tensorflow",
-    "intel-tensorflow-avx512",
-    "tf-nightly",
-    "tf-nightly-gpu",
-    "tf-nightly-cpu",
-    "tf-nightly-intel",
-    "tf-nightly-macos",
-    "tf-nightly-rocm",
-)
-
 # The build-info file, below ``tensorflow/`` — or ``tensorflow_core/`` in TF 1.15 and 2.0,
 # whose ``tensorflow/`` only forwards there.
 BUILD_INFO = "python/platform/build_info.py"
+_PREFIXES = "(" + ", ".join(f'"{p}"' for p in TF_NAME_PREFIXES) + ")"
 
 # Prints one JSON line for the environment of the interpreter running it, on Python 2.7
 # to 3.14: sys.prefix; the installed distributions whose names start like TensorFlow's,
@@ -54,7 +34,7 @@ BUILD_INFO = "python/platform/build_info.py"
 TF_SCRIPT = f"""import json, os, sys
 sys.path = [p for p in sys.path if p]
 B = "/{BUILD_INFO}"
-P = ("tensorflow", "tf-nightly", "intel-tensorflow")
+P = {_PREFIXES}
 d = []
 def add(n, v, r):
     n = n.lower().replace("_", "-").replace(".", "-")
@@ -165,7 +145,7 @@ def tensorflow_entry(env: dict) -> dict | None:
     """The ``Installed`` entry of a parsed env line (:func:`parse_env_line`), or None when
     the env has no TensorFlow distribution.  With several installed, the one whose files
     include ``build_info.py`` is reported (the others being shims or leftovers), ties going
-    by the order of :data:`TF_DISTRIBUTIONS`."""
+    by the order of :data:`tfprov.model.distributions.TF_DISTRIBUTIONS`."""
     tf = [d for d in env["dists"] if d[0] in TF_DISTRIBUTIONS]
     if not tf:
         return None
@@ -216,9 +196,9 @@ class Installed(TfprovFact):
 
     ``package`` is the distribution (``tensorflow``, ``tensorflow-gpu``, ``tensorflow-cpu``,
     ``tensorflow-intel``, ``tensorflow-macos``, ``tf-nightly`` …; see
-    :data:`TF_DISTRIBUTIONS`) that ships the build; ``gpu`` is True for a CUDA or ROCm build
-    and False for a CPU-only one, read from ``build_info.py``, else guessed from the name
-    (``-gpu``/``-cpu``), else None.  TensorFlow is never imported.
+    :data:`tfprov.model.distributions.TF_DISTRIBUTIONS`) that ships the build; ``gpu`` is
+    True for a CUDA or ROCm build and False for a CPU-only one, read from ``build_info.py``,
+    else guessed from the name (``-gpu``/``-cpu``), else None.  TensorFlow is never imported.
 
     + default: ``[]``
 

@@ -12,7 +12,7 @@ from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
 from tfprov import powershell as ps
-from tfprov.facts.windows import WinCudaToolkits
+from tfprov.facts.cuda import WinCudaToolkits
 from tfprov.operations.windows_args import run_installer, xy_of
 
 CUDA_ROOT = r"C:\Program Files\NVIDIA GPU Computing Toolkit\CUDA"

@@ -9,8 +9,7 @@ from pyinfra import host
 from pyinfra.api import OperationError, OperationValueError, operation
 
 from tfprov import powershell as ps
-from tfprov.facts.cuda import WinCudnnAt
-from tfprov.facts.windows import WinCudaToolkits
+from tfprov.facts.cuda import WinCudaToolkits, WinCudnnAt
 from tfprov.operations.cuda_windows import CUDA_ROOT, installed_toolkit
 from tfprov.operations.windows_args import win_path, xy_of
 

@@ -15,7 +15,7 @@ from pyinfra import host
 from pyinfra.api import OperationError, OperationValueError, operation
 
 from tfprov import powershell as ps
-from tfprov.facts.windows import WinGpus
+from tfprov.facts.gpu import WinGpus
 from tfprov.operations.driver import runs_here
 from tfprov.operations.windows_args import reboot_lines, run_installer, vkey
 

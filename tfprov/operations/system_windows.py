@@ -10,8 +10,7 @@ from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
 from tfprov import powershell as ps
-from tfprov.facts.system import WinMachineEnv
-from tfprov.facts.windows import WinSystem
+from tfprov.facts.system import WinMachineEnv, WinSystem
 from tfprov.operations.driver import runs_here
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_().-]*$")

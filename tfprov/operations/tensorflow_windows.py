@@ -9,7 +9,7 @@ from pyinfra.api import OperationValueError, operation
 
 from tfprov import powershell as ps
 from tfprov.facts.env import WinPipHealth, WinPipPackages, env_problems
-from tfprov.model.distributions import WINDOWS_COMPANIONS, WINDOWS_TF_DISTRIBUTIONS
+from tfprov.model.distributions import TF_DISTRIBUTIONS, WINDOWS_COMPANIONS, conflicting
 from tfprov.operations.conda import _pip_norm
 from tfprov.operations.tensorflow import broken_env_error, repair_requirements
 from tfprov.operations.windows_args import vkey
@@ -53,9 +53,8 @@ def tensorflow_pip(
         raise OperationValueError(f"python_exe must be an absolute Windows path: {python_exe!r}")
     want = _base_name(package)
     have = host.get_fact(WinPipPackages, python_exe=python_exe) or {}
-    companions = WINDOWS_COMPANIONS.get(want, set())
-    present = [p for p in WINDOWS_TF_DISTRIBUTIONS if p in have]
-    others = [p for p in present if p != want and p not in companions]
+    present = [p for p in TF_DISTRIBUTIONS if p in have]
+    others = conflicting(want, present, WINDOWS_COMPANIONS)
     health = host.get_fact(WinPipHealth, python_exe=python_exe) or {}
     problems = env_problems(health)
     if problems and not repair:
@@ -99,14 +98,14 @@ def remove_tensorflow(python_exe: str, packages: list[str] | None = None):
 
     + python_exe: the environment's interpreter
     + packages: the distributions; default every Windows TensorFlow distribution
-      (:data:`tfprov.model.distributions.WINDOWS_TF_DISTRIBUTIONS`)
+      (:data:`tfprov.model.distributions.TF_DISTRIBUTIONS`)
 
     Only those the WinPipPackages fact shows are uninstalled; nothing is done when none is.
     """
     if not re.match(r"^[A-Za-z]:\\", python_exe or ""):
         raise OperationValueError(f"python_exe must be an absolute Windows path: {python_exe!r}")
     have = host.get_fact(WinPipPackages, python_exe=python_exe) or {}
-    present = [p for p in (packages or WINDOWS_TF_DISTRIBUTIONS) if _pip_norm(p) in have]
+    present = [p for p in (packages or TF_DISTRIBUTIONS) if _pip_norm(p) in have]
     if not present:
         host.noop(f"no TensorFlow distribution is installed for {python_exe}")
         return

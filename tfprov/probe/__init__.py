@@ -5,6 +5,12 @@
 fact on all of them in parallel and returns a result per host: the validated
 :class:`tfprov.model.profile.HostProfile`, or the error that host had.  One host failing never
 stops the others.
+
+The connector decides only how the probe command runs: a host reached through tfprov's
+Windows connector (``@winssh/HOST``, :func:`is_windows`) is probed with the PowerShell
+profile fact, every other host with the POSIX sh one (:func:`profile_fact_for`, the one
+place that looks at the connector).  What the host *is* comes from the probed profile:
+later stages read the plan's ``Platform``, never the connector.
 """
 
 from __future__ import annotations
@@ -77,19 +83,18 @@ def host_specs(hosts, base: StackSpec | None = None, overrides: dict | None = No
 
 
 def is_windows(host) -> bool:
-    """A host reached through tfprov's Windows connector (``@winssh/HOST``)."""
+    """A host reached through tfprov's Windows connector (``@winssh/HOST``): how to run the
+    probe on it (:func:`profile_fact_for`), not what the host is (the plan's platform)."""
     return host.name.startswith("@winssh/") or host.data.get("winssh_hostname") is not None
 
 
 def profile_fact_for(host):
-    """The one-command profile fact for this host's OS: the OS difference lives here."""
-    if is_windows(host):
-        from tfprov.facts.windows import WinHostProfile
-
-        return WinHostProfile
+    """The one-command profile fact for this host's connector: PowerShell through
+    ``@winssh``, POSIX sh otherwise."""
     from tfprov.facts.profile import HostProfile as HostProfileFact
+    from tfprov.facts.profile import WinHostProfile
 
-    return HostProfileFact
+    return WinHostProfile if is_windows(host) else HostProfileFact
 
 
 def probe_hosts(inv, hosts, *, timeout: int = 60) -> list[ProbeResult]:
