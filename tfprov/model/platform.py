@@ -30,6 +30,7 @@ class Platform(BaseModel):
     # NVIDIA's CUDA repository directory for this OS (ubuntu2204, debian12, rhel9,
     # wsl-ubuntu); None where NVIDIA has none
     nvidia_repo: str | None = None
+    nvidia_repo_arch: str | None = None  # its architecture directory: x86_64, sbsa
     # tfprov installs the system parts (driver, CUDA, cuDNN packages) here
     supported: bool = False
 

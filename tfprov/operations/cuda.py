@@ -39,7 +39,6 @@ REPO_KEYRING = "/usr/share/keyrings/cuda-archive-keyring.gpg"
 PROFILE_FILE = "/etc/profile.d/tfprov-cuda.sh"
 
 # NVIDIA's repository directory per machine architecture (`uname -m`)
-REPO_ARCH = {"x86_64": "x86_64", "aarch64": "sbsa"}
 
 
 def fact(fact_cls, *args, **kwargs):
@@ -61,18 +60,15 @@ def linux_platform(platform: Platform | dict) -> Platform:
     """The plan's :class:`~tfprov.model.platform.Platform` (a mapping is validated into
     one), or OperationError when tfprov installs no system packages on it."""
     platform = Platform.model_validate(platform)
-    if platform.package_manager not in ("apt", "dnf") or not platform.nvidia_repo:
+    if platform.package_manager == "none" or not platform.nvidia_repo:
         raise OperationError(f"tfprov installs no system packages on {platform}")
     return platform
 
 
 def repo_arch(platform: Platform) -> str:
-    try:
-        return REPO_ARCH[platform.arch]
-    except KeyError:
-        raise OperationError(
-            f"NVIDIA has no CUDA repository for the {platform.arch} architecture"
-        ) from None
+    if not platform.nvidia_repo_arch:
+        raise OperationError(f"NVIDIA has no CUDA repository for the {platform.arch} architecture")
+    return platform.nvidia_repo_arch
 
 
 def repo_dir(platform: Platform, nvidia_repo_url: str) -> str:

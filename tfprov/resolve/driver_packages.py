@@ -17,13 +17,6 @@ from tfprov.catalog import models as m
 NVIDIA_REPO = "NVIDIA's CUDA repository"
 
 
-def __getattr__(name: str):
-    # the catalog's value, for importers of the former constant
-    if name == "OPEN_DEFAULT_FROM_BRANCH":
-        return load_catalog().drivers.open_modules_default_from.branch
-    raise AttributeError(name)
-
-
 def resolve_flavor(
     flavor: str, branch: int, capabilities: list[str | None], cat: Catalog | None = None
 ) -> str:

@@ -107,11 +107,10 @@ def platform_of(profile: HostProfile, cat: Catalog) -> Platform:
     os_id, version = distro_key(cat, distro, version)
     row = cat.distro(os_id, version)
     repo = None
-    if row is not None:
+    repo_arch = cat.distros.repo_arch.dirs.get(arch)
+    if row is not None and repo_arch:
         wsl_repo = cat.distros.wsl_repo
         repo = wsl_repo.dir if wsl and os_id in wsl_repo.distros else row.nvidia_repo
-        if arch not in cat.distros.repo_arch.dirs:
-            repo = None
     return Platform(
         family="linux",
         distro=os_id or None,
@@ -122,6 +121,7 @@ def platform_of(profile: HostProfile, cat: Catalog) -> Platform:
         libc=libc,
         package_manager=row.package_manager if row else "none",
         nvidia_repo=repo,
+        nvidia_repo_arch=repo_arch if repo else None,
         supported=row is not None,
     )
 
