@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tfprov.apply.inventory import validate_hosts
 from tfprov.cli import main
-from tfprov.model.hostdata import HOST_KEYS, validate_hosts
+from tfprov.model.hostdata import HOST_KEYS
 from tfprov.model.names import env_name_problem
 from tfprov.model.sources import SOURCE_KEYS
-from tfprov.model.spec import SPEC_KEYS, SpecError, spec_from_mapping
+from tfprov.model.spec import SPEC_KEYS, SpecError, StackSpec, spec_from_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "inventories" / "profiles" / "ubuntu2204-rtx4090.json"
@@ -23,8 +24,11 @@ class FakeHost:
         self.name, self.data = name, data
 
 
-def check(data, name="gpu-07", **kw):
-    return validate_hosts([FakeHost(name, data)], **kw)[name]
+def check(data, name="gpu-07", base=None, **kw):
+    """(settings, spec) of one host; ``base``: a spec file's keys."""
+    base = StackSpec.model_validate(base) if base else None
+    settings, spec, _sources = validate_hosts([FakeHost(name, data)], base, **kw)[name]
+    return settings, spec
 
 
 def error(data, name="gpu-07"):
