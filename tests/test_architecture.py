@@ -255,3 +255,14 @@ def test_the_rules_name_folders_that_exist():
     for folder, _kind, _names in IMPORT_RULES:
         assert _is_module(folder), folder
     assert (ROOT / "ARCHITECTURE.md").is_file()
+
+
+def test_the_docs_name_files_that_exist():
+    missing = []
+    for doc in ("README.md", "ARCHITECTURE.md", "docs/formats.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        named = re.findall(r"(?<![/\w])(?:tfprov|lab|tests|bench|scripts)/[\w/.*-]*\w", text)
+        for path in sorted(set(named)):
+            if not list(ROOT.glob(path)):
+                missing.append(f"{doc} names {path}, which does not exist")
+    assert not missing, "\n".join(missing)
