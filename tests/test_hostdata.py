@@ -39,13 +39,15 @@ def error(data, name="gpu-07"):
 
 def test_every_key_the_code_reads_is_registered():
     # host data read anywhere in tfprov: host.data.get("x"), the deploy's data.get("x")
-    # (its host data), the connector's self.data["x"]
+    # (its host data) or settings.x, the connector's self.data["x"]
     read = set()
     for path in (ROOT / "tfprov").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         read |= set(re.findall(r"\b(?:host|h)\.data\.get\(\s*\"(\w+)\"", text))
         if path.name == "deploy.py":
             read |= set(re.findall(r"\bdata\.get\(\s*\"(\w+)\"", text))
+        if "apply" in path.parts:  # the step builders read the host's HostSettings
+            read |= set(re.findall(r"\bsettings\.(\w+)\b(?!\()", text))
         if path.parent.name == "connectors":
             read |= set(re.findall(r"self\.data\[\"(\w+)\"\]", text))
     assert {"profile", "reboot", "wheel_sha256", "winssh_port"} <= read, "stale pattern"
