@@ -106,17 +106,20 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 class WheelhouseServer:
-    """The wheelhouse over HTTP on the controller's fleet address, open to the hosts only."""
+    """A directory over HTTP: on the controller's fleet address, open to the fleet's hosts
+    only, or (``fleet`` None) on the loopback address."""
 
     def __init__(self, fleet, directory: Path):
         self.fleet, self.directory = fleet, directory
 
     def __enter__(self):
         handler = lambda *a, **kw: _Quiet(*a, directory=str(self.directory), **kw)  # noqa: E731
-        self.srv = http.server.ThreadingHTTPServer((self.fleet.gateway, 0), handler)
-        self.fleet.allow_controller_port(self.srv.server_address[1])
+        address = self.fleet.gateway if self.fleet else "127.0.0.1"
+        self.srv = http.server.ThreadingHTTPServer((address, 0), handler)
+        if self.fleet:
+            self.fleet.allow_controller_port(self.srv.server_address[1])
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        self.url = f"http://{self.fleet.gateway}:{self.srv.server_address[1]}/"
+        self.url = f"http://{address}:{self.srv.server_address[1]}/"
         return self
 
     def __exit__(self, *exc):
