@@ -20,27 +20,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.demo import (  # noqa: E402
+from lab.harness import (  # noqa: E402
     PYINFRA,
     ROOT,
     WheelhouseServer,
-    cache_dir,
     fill_wheelhouse,
+    lab_fleet,
     run_deploy,
     write_inventory,
 )
-from lab.fleet import DEFAULT_DIR, Fleet  # noqa: E402
 
 
 def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
-        Fleet(
-            cache_dir() / "bench-fleet",
-            base_dir=DEFAULT_DIR / "base",
-            bridge="tfprovb0",
-            subnet="10.203.3.0/24",
-        ) as fleet,
+        lab_fleet("bench-fleet", "tfprovb0", "10.203.3.0/24") as fleet,
     ):
         tmp = Path(tmp)
         hosts = [h.name for h in fleet.up(4)]

@@ -39,8 +39,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import fcntl
-import hashlib
 import ipaddress
 import json
 import os
@@ -51,72 +49,38 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+
+from lab.fleet_base import BaseImage
+from lab.fleet_network import REGISTRIES, RUN_DIR, Network
+from lab.fleet_system import (
+    FleetError,
+    _alive,
+    _children,
+    _flock,
+    _kill,
+    _link_exists,
+    _log,
+    _mountpoints,
+    _netns_list,
+    _proc_stat,
+    _reap,
+    _require_root,
+    _resolve,
+    _run,
+    _umount_tree,
+    _wait_dead,
+    _write,
+    ensure_deps,
+    missing_deps,
+)
 
 DEFAULT_DIR = Path(os.environ.get("TFPROV_FLEET_DIR", "/var/tmp/tfprov-fleet"))
 DEFAULT_BRIDGE = "tfprov0"
 DEFAULT_SUBNET = "10.203.0.0/24"
 FIRST_HOST = 11  # hosts get .11, .12, ...
 HOST_PREFIX = "fleet-"
-
-SUITE = "bookworm"
-MIRROR = "http://deb.debian.org/debian"
-BASE_PACKAGES = "openssh-server,python3,python3-venv,sudo,ca-certificates,tini,iproute2"
-# The only names a host can reach (tcp 80/443), pinned in its /etc/hosts.
-REGISTRIES = ("deb.debian.org", "pypi.org", "files.pythonhosted.org")
-REGISTRY_PORTS = (80, 443)
-CA_DIR = Path("/usr/local/share/ca-certificates")
-BASE_FORMAT = 1  # bump when the base's customisation changes: forces a rebuild
-
-# Machine-wide bookkeeping shared by all fleets: which bridge belongs to which DIR, and the
-# value of ip_forward before the first fleet came up (restored when the last one goes down).
-RUN_DIR = Path("/run/tfprov-fleet")
-
-# command -> Debian package providing it, checked by ensure_deps()
-DEPS = {
-    "debootstrap": "debootstrap",
-    "gpgv": "gpgv",
-    "iptables": "iptables",
-    "ip": "iproute2",
-    "ssh": "openssh-client",
-    "ssh-keygen": "openssh-client",
-    "unshare": "util-linux",
-    "mount": "mount",
-    "chroot": "coreutils",
-}
-DEP_FILES = {
-    "/usr/share/keyrings/debian-archive-keyring.gpg": "debian-archive-keyring",
-    # the Windows connector's tests run a real sshd on 127.0.0.1
-    "/usr/sbin/sshd": "openssh-server",
-}
-
-SSHD_CONFIG = """\
-# tfprov test fleet: key-only root login
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-UseDNS no
-X11Forwarding no
-HostKey /etc/ssh/ssh_host_ed25519_key
-HostKey /etc/ssh/ssh_host_ecdsa_key
-HostKey /etc/ssh/ssh_host_rsa_key
-"""
-
-SOURCES = f"""\
-Types: deb
-URIs: {MIRROR}
-Suites: {SUITE} {SUITE}-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: http://deb.debian.org/debian-security
-Suites: {SUITE}-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-"""
 
 # PID 1 of a host's PID namespace (run by the controller's /bin/sh inside the host's
 # network namespace and fresh mount/PID/UTS namespaces), then replaced by tini in the chroot.
@@ -149,10 +113,6 @@ exec chroot "$R" /usr/bin/tini -s -- /usr/sbin/sshd -D -e
 """
 
 
-class FleetError(RuntimeError):
-    """Something about the fleet could not be done; the message says what."""
-
-
 @dataclasses.dataclass
 class FleetHost:
     name: str
@@ -170,190 +130,10 @@ class FleetHost:
         return cls(**{k: v for k, v in d.items() if k in fields})
 
 
-# -- small helpers -----------------------------------------------------------------------
-
-
-def _log(msg: str) -> None:
-    print(f"fleet: {msg}", file=sys.stderr, flush=True)
-
-
-def _run(cmd: Sequence[str], *, check: bool = True, **kw) -> subprocess.CompletedProcess:
-    kw.setdefault("capture_output", True)
-    kw.setdefault("text", True)
-    res = subprocess.run(list(cmd), **kw)
-    if check and res.returncode != 0:
-        out = ((res.stderr or "") + (res.stdout or "")).strip() if kw["capture_output"] else ""
-        raise FleetError(f"command failed ({res.returncode}): {' '.join(cmd)}\n{out}")
-    return res
-
-
-def _require_root() -> None:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        raise FleetError("the test fleet needs root on Linux (namespaces, bridge, iptables)")
-
-
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, starttime) of a process, or None when it does not exist."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return fields[0], int(fields[19])
-
-
-def _alive(pid: int | None, starttime: int | None) -> bool:
-    if not pid:
-        return False
-    st = _proc_stat(pid)
-    if st is None or st[0] in ("Z", "X"):
-        return False
-    return starttime is None or st[1] == starttime
-
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            kids += [int(x) for x in (task / "children").read_text().split()]
-    return kids
-
-
-def _reap(pid: int | None) -> None:
-    if pid:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
-
-
-def _wait_dead(pid: int, starttime: int | None, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        _reap(pid)
-        if not _alive(pid, starttime):
-            return True
-        time.sleep(0.05)
-    return not _alive(pid, starttime)
-
-
-def _kill(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def _mountpoints() -> list[str]:
-    points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        mp = line.split()[4]
-        points.append(mp.encode().decode("unicode_escape"))  # \040 and friends
-    return points
-
-
-def _umount_tree(path: Path) -> None:
-    """Unmount everything at or below path (deepest first)."""
-    prefix = str(path)
-    for mp in sorted(
-        (m for m in _mountpoints() if m == prefix or m.startswith(prefix + "/")),
-        key=len,
-        reverse=True,
-    ):
-        if _run(["umount", mp], check=False).returncode != 0:
-            _run(["umount", "-l", mp], check=False)
-
-
-def _link_exists(name: str) -> bool:
-    return Path(f"/sys/class/net/{name}").exists()
-
-
-def _netns_list() -> list[str]:
-    out = _run(["ip", "netns", "list"], check=False).stdout
-    return [line.split()[0] for line in out.splitlines() if line.strip()]
-
-
-def _resolve(names: Sequence[str]) -> dict[str, list[str]]:
-    pins: dict[str, list[str]] = {}
-    for name in names:
-        try:
-            infos = socket.getaddrinfo(name, 443, socket.AF_INET, socket.SOCK_STREAM)
-        except socket.gaierror as e:
-            raise FleetError(f"cannot resolve {name} on the controller: {e}") from e
-        pins[name] = sorted({i[4][0] for i in infos})
-    return pins
-
-
-def _ca_files() -> list[Path]:
-    return sorted(p for p in CA_DIR.rglob("*.crt") if p.is_file()) if CA_DIR.is_dir() else []
-
-
-def _ca_digest() -> str:
-    h = hashlib.sha256()
-    for p in _ca_files():
-        h.update(str(p.relative_to(CA_DIR)).encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
-
-
-# -- controller dependencies ---------------------------------------------------------------
-
-
-def missing_deps() -> list[str]:
-    """Debian packages the controller still needs for the fleet."""
-    pkgs = {pkg for cmd, pkg in DEPS.items() if shutil.which(cmd) is None}
-    pkgs |= {pkg for path, pkg in DEP_FILES.items() if not Path(path).exists()}
-    return sorted(pkgs)
-
-
-def ensure_deps() -> list[str]:
-    """apt-get install (non-interactively) what the controller lacks; returns what it installed."""
-    _require_root()
-    pkgs = missing_deps()
-    if not pkgs:
-        return []
-    _log(f"installing controller packages: {' '.join(pkgs)}")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    # Unrelated third-party sources may fail to refresh; the install below is what matters.
-    _run(["apt-get", "update", "-q"], check=False, env=env)
-    # packages must not start daemons on the controller (openssh-server would start sshd)
-    policy = Path("/usr/sbin/policy-rc.d")
-    ours = not policy.exists()
-    if ours:
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
-    try:
-        _run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *pkgs],
-            env=env,
-        )
-    finally:
-        if ours:
-            policy.unlink(missing_ok=True)
-    still = missing_deps()
-    if still:
-        raise FleetError(f"still missing after apt-get install: {' '.join(still)}")
-    return pkgs
-
-
 # -- the fleet ----------------------------------------------------------------------------
 
 
-class Fleet:
+class Fleet(BaseImage, Network):
     """A set of local Debian 12 hosts described by DIR (state, keys, inventory, base cache)."""
 
     def __init__(
@@ -446,271 +226,6 @@ class Fleet:
             veth=f"{self.bridge}v{index}",
             root=str(self.dir / "hosts" / name / "root"),
         )
-
-    # ------------------------------------------------------------------ base image
-    def ensure_base(self) -> Path:
-        """Build the cached debootstrap base once; later calls reuse it."""
-        with _flock(self.base_dir.with_name(self.base_dir.name + ".lock")):
-            meta_path = self.base_dir / "meta.json"
-            if meta_path.exists():
-                meta = json.loads(meta_path.read_text())
-                if meta.get("format") == BASE_FORMAT:
-                    self._refresh_base_ca(meta)
-                    return self.rootfs
-                _log(f"base {self.base_dir} has an old format: rebuilding")
-            if self._base_in_use():
-                raise FleetError(f"base {self.base_dir} is outdated but still used by hosts")
-            self._build_base()
-            return self.rootfs
-
-    def _base_in_use(self) -> bool:
-        needle = f"lowerdir={self.rootfs},"
-        text = Path("/proc/self/mountinfo").read_text()
-        return needle in text or f"lowerdir={self.rootfs} " in text
-
-    def _build_base(self) -> None:
-        partial = self.base_dir.with_name(self.base_dir.name + ".partial")
-        _umount_tree(partial)
-        shutil.rmtree(partial, ignore_errors=True)
-        _umount_tree(self.base_dir)
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-        root = partial / "rootfs"
-        root.mkdir(parents=True)
-        log = partial / "debootstrap.log"
-        _log(f"building the {SUITE} base in {self.base_dir} (about a minute, once)")
-        t0 = time.monotonic()
-        with open(log, "w") as fh:
-            res = subprocess.run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    f"--include={BASE_PACKAGES}",
-                    SUITE,
-                    str(root),
-                    MIRROR,
-                ],
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
-            )
-        _umount_tree(root)
-        if res.returncode != 0:
-            tail = "\n".join(log.read_text().splitlines()[-25:])
-            raise FleetError(f"debootstrap failed ({res.returncode}), see {log}:\n{tail}")
-        self._customise_base(root)
-        seconds = round(time.monotonic() - t0, 1)
-        meta = {
-            "format": BASE_FORMAT,
-            "suite": SUITE,
-            "mirror": MIRROR,
-            "packages": BASE_PACKAGES,
-            "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "build_seconds": seconds,
-            "ca_sha256": _ca_digest(),
-        }
-        _write(partial / "meta.json", json.dumps(meta, indent=2) + "\n")
-        os.replace(partial, self.base_dir)
-        _log(f"base ready in {seconds}s ({_du(self.rootfs)})")
-
-    def _customise_base(self, root: Path) -> None:
-        # apt must never start services inside a host
-        _write(root / "usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0o755)
-        # no DNS in a host: the registries are pinned in /etc/hosts per host
-        _write(
-            root / "etc/resolv.conf",
-            "# tfprov fleet host: no DNS; package registries are pinned in /etc/hosts\n",
-        )
-        _write(root / "etc/apt/sources.list", "# see /etc/apt/sources.list.d/debian.sources\n")
-        _write(root / "etc/apt/sources.list.d/debian.sources", SOURCES)
-        _write(root / "etc/apt/apt.conf.d/80tfprov-fleet", 'Acquire::Retries "3";\n')
-        # host keys are generated per host
-        for key in (root / "etc/ssh").glob("ssh_host_*"):
-            key.unlink()
-        _write(root / "etc/ssh/sshd_config.d/tfprov-fleet.conf", SSHD_CONFIG)
-        _write(root / "etc/hostname", "fleet\n")
-        _write(root / "etc/machine-id", "")
-        self._install_ca(root)
-        # keep the image small: no package caches or indexes (hosts run apt-get update)
-        _run(["chroot", str(root), "apt-get", "clean"], check=False)
-        for pattern in (
-            "var/lib/apt/lists/*",
-            "var/cache/apt/*.bin",
-            "var/log/*.log",
-            "var/cache/debconf/*-old",
-            "var/lib/dpkg/*-old",
-        ):
-            for p in root.glob(pattern):
-                if p.is_file() or p.is_symlink():
-                    p.unlink()
-        (root / "var/lib/apt/lists/partial").mkdir(parents=True, exist_ok=True)
-
-    def _install_ca(self, root: Path) -> None:
-        dest = root / "usr/local/share/ca-certificates"
-        for old in dest.glob("tfprov-fleet-*.crt"):
-            old.unlink()
-        for src in _ca_files():
-            flat = str(src.relative_to(CA_DIR)).replace("/", "_")
-            shutil.copyfile(src, dest / f"tfprov-fleet-{flat}")
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
-        _run(["chroot", str(root), "update-ca-certificates", "--fresh"], env=env)
-
-    def _refresh_base_ca(self, meta: dict) -> None:
-        digest = _ca_digest()
-        if meta.get("ca_sha256") == digest:
-            return
-        if self._base_in_use():
-            _log("controller CA certificates changed but the base is in use: not refreshed")
-            return
-        _log("controller CA certificates changed: refreshing the base's trust store")
-        self._install_ca(self.rootfs)
-        meta["ca_sha256"] = digest
-        _write(self.base_dir / "meta.json", json.dumps(meta, indent=2) + "\n")
-
-    # ------------------------------------------------------------------ network
-    def _claim(self) -> None:
-        RUN_DIR.mkdir(parents=True, exist_ok=True)
-        claim = RUN_DIR / f"{self.bridge}.json"
-        if claim.exists():
-            owner = json.loads(claim.read_text())
-            if owner["dir"] != str(self.dir) and _link_exists(self.bridge):
-                if (Path(owner["dir"]) / "state.json").exists():
-                    raise FleetError(
-                        f"bridge {self.bridge} is used by the fleet in {owner['dir']}: "
-                        f"take that one down or use another bridge/subnet"
-                    )
-                # its directory is gone (e.g. a killed test run's tmp dir): clean up after it
-                _log(f"cleaning up the abandoned fleet of {owner['dir']} on {self.bridge}")
-                Fleet(owner["dir"], bridge=self.bridge, subnet=str(self.subnet)).down()
-        fwd = RUN_DIR / "ip_forward"
-        if not fwd.exists():  # only the first fleet up records the original value
-            _write(fwd, Path("/proc/sys/net/ipv4/ip_forward").read_text())
-        _write(claim, json.dumps({"dir": str(self.dir), "base": str(self.base_dir)}) + "\n")
-
-    def _other_claims(self) -> list[dict]:
-        others = []
-        for claim in RUN_DIR.glob("*.json"):
-            bridge = claim.stem
-            if bridge == self.bridge:
-                continue
-            if _link_exists(bridge):
-                others.append(json.loads(claim.read_text()))
-            else:  # stale (machine rebooted, or torn down by hand)
-                claim.unlink(missing_ok=True)
-        return others
-
-    def _release(self) -> None:
-        claim = RUN_DIR / f"{self.bridge}.json"
-        if claim.exists() and json.loads(claim.read_text())["dir"] == str(self.dir):
-            claim.unlink()
-        if not RUN_DIR.exists() or self._other_claims():
-            return
-        fwd = RUN_DIR / "ip_forward"
-        if fwd.exists():
-            Path("/proc/sys/net/ipv4/ip_forward").write_text(fwd.read_text().strip() + "\n")
-            fwd.unlink()
-
-    def _chains(self) -> dict[str, str]:
-        tag = self.bridge.upper()
-        return {"fwd": f"{tag}-FWD", "in": f"{tag}-IN", "nat": f"{tag}-NAT"}
-
-    def _jumps(self) -> list[tuple[str, str, list[str]]]:
-        c, br, net = self._chains(), self.bridge, str(self.subnet)
-        return [
-            ("filter", "FORWARD", ["-i", br, "-j", c["fwd"]]),
-            ("filter", "FORWARD", ["-o", br, "-j", c["fwd"]]),
-            ("filter", "INPUT", ["-i", br, "-j", c["in"]]),
-            ("nat", "POSTROUTING", ["-s", net, "!", "-o", br, "-j", c["nat"]]),
-        ]
-
-    def _controller_rule(self, proto: str, port: int) -> list[str]:
-        return ["-p", proto, "-d", self.gateway, "--dport", str(port), "-j", "ACCEPT"]
-
-    def _setup_network(self, pins: dict[str, list[str]], controller_ports=()) -> None:
-        br, net, gw = self.bridge, str(self.subnet), self.gateway
-        if not _link_exists(br):
-            _run(["ip", "link", "add", br, "type", "bridge"])
-        _run(["ip", "addr", "replace", f"{gw}/{self.subnet.prefixlen}", "dev", br])
-        _run(["ip", "link", "set", br, "up"])
-        with contextlib.suppress(OSError):
-            Path(f"/proc/sys/net/ipv6/conf/{br}/disable_ipv6").write_text("1\n")
-        Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
-
-        ipt = ["iptables", "-w", "10"]
-        c = self._chains()
-        for table, chain in (("filter", c["fwd"]), ("filter", c["in"]), ("nat", c["nat"])):
-            _run([*ipt, "-t", table, "-N", chain], check=False)
-            _run([*ipt, "-t", table, "-F", chain])
-        rules: list[tuple[str, str, list[str]]] = [
-            ("filter", c["fwd"], ["-i", br, "-o", br, "-j", "ACCEPT"]),  # host <-> host
-            (
-                "filter",
-                c["fwd"],
-                ["-o", br, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
-            ),
-        ]
-        ports = ",".join(str(p) for p in REGISTRY_PORTS)
-        for ip in sorted({ip for ips in pins.values() for ip in ips}):
-            rules.append(
-                (
-                    "filter",
-                    c["fwd"],
-                    [
-                        "-i",
-                        br,
-                        "-s",
-                        net,
-                        "-d",
-                        ip,
-                        "-p",
-                        "tcp",
-                        "-m",
-                        "multiport",
-                        "--dports",
-                        ports,
-                        "-j",
-                        "ACCEPT",
-                    ],
-                )
-            )
-        rules += [
-            (
-                "filter",
-                c["fwd"],
-                ["-i", br, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
-            ),
-            ("filter", c["fwd"], ["-o", br, "-j", "DROP"]),
-            # hosts may only answer the controller, never open connections to it
-            (
-                "filter",
-                c["in"],
-                ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
-            ),
-            *(
-                ("filter", c["in"], self._controller_rule(proto, port))
-                for proto, port in controller_ports
-            ),
-            ("filter", c["in"], ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]),
-            ("nat", c["nat"], ["-j", "MASQUERADE"]),
-        ]
-        for table, chain, spec in rules:
-            _run([*ipt, "-t", table, "-A", chain, *spec])
-        for table, chain, spec in self._jumps():
-            if _run([*ipt, "-t", table, "-C", chain, *spec], check=False).returncode != 0:
-                _run([*ipt, "-t", table, "-I", chain, "1", *spec])
-
-    def _teardown_network(self) -> None:
-        ipt = ["iptables", "-w", "10"]
-        if shutil.which("iptables"):
-            for table, chain, spec in self._jumps():
-                while _run([*ipt, "-t", table, "-D", chain, *spec], check=False).returncode == 0:
-                    pass
-            c = self._chains()
-            for table, chain in (("filter", c["fwd"]), ("filter", c["in"]), ("nat", c["nat"])):
-                _run([*ipt, "-t", table, "-F", chain], check=False)
-                _run([*ipt, "-t", table, "-X", chain], check=False)
-        if _link_exists(self.bridge):
-            _run(["ip", "link", "del", self.bridge], check=False)
-        self._release()
 
     # ------------------------------------------------------------------ hosts
     def _healthy(self, h: FleetHost) -> bool:
@@ -959,29 +474,6 @@ class Fleet:
                 for p in (self.key_path, self.key_path.with_suffix(".pub")):
                     p.unlink(missing_ok=True)
 
-    def allow_controller_port(self, port: int, proto: str = "tcp") -> None:
-        """Let the hosts connect to the controller's fleet address (the gateway) on one port.
-
-        For a service a test runs on the controller for the hosts (e.g. a wheelhouse over
-        HTTP bound to ``fleet.gateway``). Everything else to the controller stays refused; the
-        opening lasts until ``down()`` and survives a repeated ``up()``.
-        """
-        _require_root()
-        if proto not in ("tcp", "udp"):
-            raise FleetError(f"protocol must be tcp or udp, not {proto!r}")
-        with _flock(self.dir / ".lock"):
-            state = self._load_state()
-            if not state:
-                raise FleetError(f"the fleet in {self.dir} is not up")
-            entry = [proto, int(port)]
-            if entry not in state["controller_ports"]:
-                state["controller_ports"].append(entry)
-                _write(self.state_path, json.dumps(state, indent=2) + "\n")
-            ipt = ["iptables", "-w", "10", "-t", "filter"]
-            rule = [self._chains()["in"], *self._controller_rule(proto, int(port))]
-            if _run([*ipt, "-C", *rule], check=False).returncode != 0:
-                _run([*ipt, "-I", rule[0], "1", *rule[1:]])
-
     def status(self) -> list[dict]:
         """One dict per known host: name, address, netns, pid, running, ssh."""
         rows = []
@@ -1071,11 +563,6 @@ class Fleet:
 
 def _host_order(h: FleetHost) -> int:
     return int(h.name[len(HOST_PREFIX) :])
-
-
-def _du(path: Path) -> str:
-    res = _run(["du", "-sh", "-x", str(path)], check=False)
-    return res.stdout.split()[0] if res.returncode == 0 else "?"
 
 
 # -- command line -------------------------------------------------------------------------

@@ -112,6 +112,33 @@ def test_spec_file_and_flag_override(tmp_path, capsys):
     assert p["tensorflow"]["variant"] == "gpu"
 
 
+def test_every_spec_key_is_a_plan_flag():
+    from tfprov.cli import build_parser
+    from tfprov.model.spec import SPEC_KEYS
+
+    plan = build_parser()._subparsers._group_actions[0].choices["plan"]
+    flags = {a.dest: a for a in plan._actions if a.option_strings}
+    assert set(SPEC_KEYS) <= set(flags), sorted(set(SPEC_KEYS) - set(flags))
+    assert flags["driver_flavor"].option_strings == ["--driver-flavor"]
+    assert list(flags["driver_flavor"].choices) == ["auto", "proprietary", "open", "server"]
+    assert list(flags["gpu"].choices) == ["auto", "require", "off"]
+    assert flags["allow_community_builds"].const is True
+
+
+@pytest.mark.parametrize("flavor", ["open", "proprietary"])
+def test_driver_flavor_flag_reaches_the_plan(capsys, flavor):
+    rc, [p] = run_json(
+        capsys,
+        "--profile",
+        profile("ubuntu2204-rtx4090"),
+        "--driver",
+        "570",
+        "--driver-flavor",
+        flavor,
+    )
+    assert rc == 0 and (p["driver"]["branch"], p["driver"]["flavor"]) == (570, flavor)
+
+
 def test_bad_profile_is_reported_before_anything_is_planned(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     data = json.load(open(profile("ubuntu2204-rtx4090")))

@@ -4,7 +4,7 @@ addresses and sshd, see lab/fleet.py), verifies it, changes nothing on a second 
 and converges to another TensorFlow version when the spec changes.
 
 TensorFlow comes from a wheelhouse the controller fills once per run (pip download) and
-serves over HTTP on the fleet bridge, as a lab's artifact server would (lab/demo.py).
+serves over HTTP on the fleet bridge, as a lab's artifact server would (lab/harness.py).
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import re
 
 import pytest
 
-from lab.demo import (
+from lab.harness import (
     WheelhouseServer,
-    cache_dir,
     deploy_run,
+    e2e_network,
     fill_wheelhouse,
+    lab_fleet,
+    remote,
     run_deploy,
     run_pyinfra,
     write_inventory,
@@ -32,20 +34,9 @@ HOSTS = 3
 
 @pytest.fixture(scope="session")
 def fleet():
-    import os
-
-    from lab.fleet import DEFAULT_DIR, Fleet
-
-    # its own directory and bridge, sharing the cached base image with `lab.fleet up`;
-    # TFPROV_E2E_BRIDGE / TFPROV_E2E_SUBNET let two checkouts run it side by side
-    bridge = os.environ.get("TFPROV_E2E_BRIDGE", "tfprove0")
-    subnet = os.environ.get("TFPROV_E2E_SUBNET", "10.203.2.0/24")
-    with Fleet(
-        cache_dir() / f"e2e-fleet-{bridge}",
-        base_dir=DEFAULT_DIR / "base",
-        bridge=bridge,
-        subnet=subnet,
-    ) as f:
+    # its own directory and network (TFPROV_E2E_BRIDGE / TFPROV_E2E_SUBNET let two
+    # checkouts run it side by side), sharing the cached base image with `lab.fleet up`
+    with lab_fleet("e2e-fleet", *e2e_network("deploy")) as f:
         yield f, f.up(HOSTS)
 
 
@@ -54,19 +45,6 @@ def served(fleet):
     f, _hosts = fleet
     with WheelhouseServer(f, fill_wheelhouse(VERSIONS)) as server:
         yield server.url
-
-
-def remote(f, h):
-    """A testinfra host over OpenSSH with the fleet's key and pinned known_hosts."""
-    import testinfra
-
-    cfg = f.dir / "ssh_config"
-    cfg.write_text(
-        "Host *\n  User root\n"
-        f"  IdentityFile {f.key_path}\n  UserKnownHostsFile {f.known_hosts_path}\n"
-        "  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n"
-    )
-    return testinfra.get_host(f"ssh://{h.address}", ssh_config=str(cfg))
 
 
 def test_deploy_verify_rerun_and_converge(fleet, served, tmp_path):

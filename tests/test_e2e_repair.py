@@ -4,57 +4,40 @@ repaired by the next `pyinfra … deploys/gpu.py` run and verified, the run afte
 nothing, and with `repair: false` the run fails saying what is broken and leaves the env
 as it is.
 
-The host's wheelhouse is the e2e one (lab/demo.py) plus numpy 1.25.2 from PyPI (pip
+The host's wheelhouse is the e2e one (lab/harness.py) plus numpy 1.25.2 from PyPI (pip
 checks it against PyPI's hashes), served on this test's own fleet network.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from lab.demo import WheelhouseServer, cache_dir, fill_wheelhouse, run_deploy, write_inventory
+from lab.harness import (
+    WheelhouseServer,
+    cache_dir,
+    download_wheels,
+    e2e_network,
+    fill_wheelhouse,
+    lab_fleet,
+    run_deploy,
+    write_inventory,
+)
 
 pytestmark = pytest.mark.fleet
 
-BRIDGE, SUBNET = "tfprovd0", "10.203.13.0/24"
 ENV = "/opt/tfprov/envs/tf221"
 OLD_NUMPY = "1.25.2"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    from lab.fleet import DEFAULT_DIR, Fleet
-
-    old = cache_dir() / f"numpy-{OLD_NUMPY}"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--only-binary=:all:",
-            "--no-deps",
-            "--dest",
-            str(old),
-            f"numpy=={OLD_NUMPY}",
-        ],
-        check=True,
-        timeout=600,
-    )
+    old = download_wheels([f"numpy=={OLD_NUMPY}"], cache_dir() / f"numpy-{OLD_NUMPY}", deps=False)
     served = tmp_path_factory.mktemp("wheelhouse")
     for src in [*fill_wheelhouse(["2.21.0"]).iterdir(), *old.iterdir()]:
         (served / src.name).symlink_to(src)
-    with Fleet(
-        cache_dir() / f"e2e-fleet-{BRIDGE}",
-        base_dir=DEFAULT_DIR / "base",
-        bridge=BRIDGE,
-        subnet=SUBNET,
-    ) as f:
+    with lab_fleet("e2e-fleet", *e2e_network("repair")) as f:
         (h,) = f.up(1)
         with WheelhouseServer(f, served) as server:
             yield f, h, server.url

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tfprov.apply.inventory import validate_hosts
 from tfprov.cli import main
-from tfprov.model.hostdata import HOST_KEYS, validate_hosts
+from tfprov.model.hostdata import HOST_KEYS
 from tfprov.model.names import env_name_problem
 from tfprov.model.sources import SOURCE_KEYS
-from tfprov.model.spec import SPEC_KEYS, SpecError, spec_from_mapping
+from tfprov.model.spec import SPEC_KEYS, SpecError, StackSpec, spec_from_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "inventories" / "profiles" / "ubuntu2204-rtx4090.json"
@@ -23,8 +24,11 @@ class FakeHost:
         self.name, self.data = name, data
 
 
-def check(data, name="gpu-07", **kw):
-    return validate_hosts([FakeHost(name, data)], **kw)[name]
+def check(data, name="gpu-07", base=None, **kw):
+    """(settings, spec) of one host; ``base``: a spec file's keys."""
+    base = StackSpec.model_validate(base) if base else None
+    settings, spec, _sources = validate_hosts([FakeHost(name, data)], base, **kw)[name]
+    return settings, spec
 
 
 def error(data, name="gpu-07"):
@@ -35,17 +39,18 @@ def error(data, name="gpu-07"):
 
 def test_every_key_the_code_reads_is_registered():
     # host data read anywhere in tfprov: host.data.get("x"), the deploy's data.get("x")
-    # (its host data), the connector's self.data["x"], the step builders' settings.x
+    # (its host data) or settings.x (apply and its step builders), the connector's
+    # self.data["x"]
     read = set()
     for path in (ROOT / "tfprov").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         read |= set(re.findall(r"\b(?:host|h)\.data\.get\(\s*\"(\w+)\"", text))
         if path.name == "deploy.py":
             read |= set(re.findall(r"\bdata\.get\(\s*\"(\w+)\"", text))
+        if "apply" in path.parts:  # the step builders read the host's HostSettings
+            read |= set(re.findall(r"\bsettings\.(\w+)\b(?!\()", text))
         if path.parent.name == "connectors":
             read |= set(re.findall(r"self\.data\[\"(\w+)\"\]", text))
-        if path.parent.name == "steps":  # the step builders read the typed HostSettings
-            read |= set(re.findall(r"\bsettings\.(\w+)\b", text))
     assert {"profile", "reboot", "wheel_sha256", "winssh_port"} <= read, "stale pattern"
     assert read <= set(HOST_KEYS), sorted(read - set(HOST_KEYS))
     assert {*SPEC_KEYS, *SOURCE_KEYS, "repair"} <= set(HOST_KEYS)

@@ -2,14 +2,15 @@
 
 import os
 
-from tfprov.probe import host_specs, load_inventory
+from tfprov.apply.inventory import validate_hosts
+from tfprov.probe import load_inventory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_example_inventory_specs():
     inv, hosts = load_inventory(os.path.join(ROOT, "inventories", "lab.py"))
-    specs = host_specs(hosts)
+    specs = {name: checked.spec for name, checked in validate_hosts(hosts).items()}
     assert specs["course-01"].tensorflow == "2.15" and specs["course-01"].python == "3.11"
     assert specs["lab-cpu-01"].gpu == "off"
     assert specs["lab-cpu-02"].allow_community_builds is True

@@ -677,3 +677,14 @@ def test_auto_kernel_module_flavor_follows_the_catalogs_open_modules():
     ]
     other = Catalog({**cat.files, "gpus.yaml": gpus.model_copy(update={"architectures": archs})})
     assert resolve_flavor("auto", 570, ["7.0"], other) == "open"
+
+
+@pytest.mark.parametrize(
+    "distro, version, want",
+    [("Ubuntu 22.04", "22.04", ("ubuntu", "22.04")), ("Rocky", "9.3", ("rocky", "9"))],
+)
+def test_the_platform_reads_a_distro_written_by_hand(distro, version, want):
+    # saved profiles (inventories/profiles/*.json) name the distro as people write it
+    p = plan(host(distro=distro, version=version, gpus=["NVIDIA GeForce RTX 4090"]))
+    assert (p.platform.distro, p.platform.version, p.platform.supported) == (*want, True)
+    assert p.driver.origin == "system" and p.tensorflow.variant == "gpu"

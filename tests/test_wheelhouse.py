@@ -1,8 +1,6 @@
-import http.server
-import threading
-
 import pytest
 
+from lab.harness import WheelhouseServer
 from tfprov.apply.wheelhouse_index import WheelhouseError, list_wheelhouse
 from tfprov.resolve.wheelhouse import parse_wheel_name
 
@@ -70,25 +68,12 @@ def test_http_listing_on_loopback(tmp_path):
     for n in NAMES:
         (tmp_path / n).write_text("x")
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(tmp_path), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        url = f"http://127.0.0.1:{srv.server_address[1]}/"
+    with WheelhouseServer(None, tmp_path) as server:
+        url = server.url
         found = list_wheelhouse(url)
         assert [w.location for w in found] == [url + NAMES[0].replace("+", "%2B")] or [
             w.location for w in found
         ] == [url + NAMES[0]]
         assert found[0].simd == "sse4.2"
-    finally:
-        srv.shutdown()
-        srv.server_close()
     with pytest.raises(WheelhouseError, match="cannot list"):
         list_wheelhouse(url, timeout=2)

@@ -17,23 +17,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
 from tfprov import __version__
+from tfprov.apply.inventory import load_spec, spec_for, validate_hosts
 from tfprov.apply.wheelhouse_index import WheelhouseError, list_wheelhouse
 from tfprov.catalog import CatalogError, load_catalog
 from tfprov.model.plan import Plan
 from tfprov.model.profile import HostProfile
-from tfprov.model.spec import (
-    SPEC_KEYS,
-    SpecError,
-    StackSpec,
-    format_errors,
-    load_spec_file,
-    spec_from_mapping,
-)
-from tfprov.probe import ProbeError, ProbeResult, host_specs, load_inventory, probe_hosts
+from tfprov.model.spec import SPEC_KEYS, SpecError, StackSpec, format_errors
+from tfprov.probe import ProbeError, ProbeResult, load_inventory, probe_hosts
 from tfprov.report import (
     matrix_for_cuda,
     matrix_for_gpu,
@@ -67,16 +62,13 @@ def _flag_overrides(args) -> dict:
 
 
 def _spec_from_args(args) -> StackSpec:
-    flags = {k: getattr(args, k) for k in SPEC_KEYS if getattr(args, k, None) is not None}
-    if args.spec:
-        base = load_spec_file(args.spec)
-        if flags:
-            return spec_from_mapping(
-                {**base.model_dump(exclude_unset=True), **flags},
-                f"{args.spec} + command-line flags",
-            )
+    """The spec of hosts given as profiles: ``--spec`` file < flags."""
+    base = load_spec(args.spec) if args.spec else None
+    flags = _flag_overrides(args)
+    if base is not None and not flags:
         return base
-    return spec_from_mapping(flags, "command-line flags")
+    where = f"{args.spec} + command-line flags" if args.spec else "command-line flags"
+    return spec_for(base, flags, where)
 
 
 def cmd_plan(args) -> int:
@@ -95,8 +87,9 @@ def cmd_plan(args) -> int:
 
 def _plan_inventory(args) -> int:
     inv, hosts = load_inventory(args.inventory, args.limit)
-    base = load_spec_file(args.spec) if args.spec else None
-    specs = host_specs(hosts, base, _flag_overrides(args))  # all validated before probing
+    base = load_spec(args.spec) if args.spec else None
+    checked = validate_hosts(hosts, base, _flag_overrides(args))  # all before probing
+    specs = {name: c.spec for name, c in checked.items()}
     wheelhouses = {}
     for sp in specs.values():
         if sp.wheelhouse and sp.wheelhouse not in wheelhouses:
@@ -198,6 +191,27 @@ def cmd_matrix(args) -> int:
     return 0 if out["data"] else 1
 
 
+def add_spec_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per stack-spec key (``env_name`` → ``--env-name``), from the model:
+    a Literal's values are its choices, a bool is a switch, the description its help."""
+    for key, field in StackSpec.model_fields.items():
+        flag = "--" + key.replace("_", "-")
+        kind = field.annotation
+        if kind is bool:
+            parser.add_argument(
+                flag,
+                dest=key,
+                action="store_const",
+                const=True,
+                default=None,
+                help=field.description,
+            )
+        elif get_origin(kind) is Literal:
+            parser.add_argument(flag, dest=key, choices=get_args(kind), help=field.description)
+        else:
+            parser.add_argument(flag, dest=key, help=field.description)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="tfprov", description=__doc__.split("\n")[0])
     ap.add_argument("--version", action="version", version=f"tfprov {__version__}")
@@ -221,21 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="host profile JSON files (repeatable; a shell glob works)",
     )
     p.add_argument("--spec", metavar="FILE.yml", help="stack spec YAML")
-    p.add_argument("--tensorflow", help='"2.15", ">=2.10,<2.13", "2.15.1" or "latest"')
-    p.add_argument("--gpu", choices=["auto", "require", "off"])
-    p.add_argument("--python", help='Python minor version, e.g. "3.11"')
-    p.add_argument("--env-manager", dest="env_manager", choices=["auto", "conda", "venv"])
-    p.add_argument("--env-name", dest="env_name")
-    p.add_argument("--driver", help="auto, keep or a branch number such as 535")
-    p.add_argument("--cuda-source", dest="cuda_source", choices=["auto", "pip", "conda", "system"])
-    p.add_argument(
-        "--allow-community-builds",
-        dest="allow_community_builds",
-        action="store_const",
-        const=True,
-        default=None,
-    )
-    p.add_argument("--wheelhouse", help="directory or URL of a lab wheelhouse")
+    add_spec_flags(p)
     p.add_argument("--json", action="store_true", help="print the plans as JSON")
     p.set_defaults(func=cmd_plan)
 

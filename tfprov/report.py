@@ -17,12 +17,16 @@ def _ccs(p: HostProfile) -> list[str | None]:
     return [gpu_view(cat, g).cc for g in p.gpus]
 
 
-def _host_line(p: HostProfile) -> str:
+def _os_label(p: HostProfile, with_arch: bool = False) -> str:
+    """``Ubuntu 22.04 x86_64 (WSL)``: the profile's OS as the host named it."""
     name = p.os.distro or p.os.family
     version = p.os.version if p.os.version and p.os.version not in name else None
-    os_ = " ".join(x for x in (name, version, p.os.arch) if x)
-    if p.os.wsl:
-        os_ += " (WSL)"
+    label = " ".join(x for x in (name, version, p.os.arch if with_arch else None) if x)
+    return label + (" (WSL)" if p.os.wsl else "")
+
+
+def _host_line(p: HostProfile) -> str:
+    os_ = _os_label(p, with_arch=True)
     gpus = (
         ", ".join(
             g.name + (f" CC {cc}" if cc else "") for g, cc in zip(p.gpus, _ccs(p), strict=True)
@@ -56,9 +60,7 @@ def summary_line(p: HostProfile) -> str:
     if p.driver_error:
         drv += f" [{p.driver_error}]"
     cuda = ", ".join(t.version for t in p.cuda_toolkits) or "none"
-    os_ = " ".join(x for x in (p.os.distro or p.os.family, p.os.version) if x)
-    if p.os.wsl:
-        os_ += " (WSL)"
+    os_ = _os_label(p)
     return f"{os_}; CPU {cpu_level(p)}; GPUs: {gpus}; driver: {drv}; CUDA: {cuda}"
 
 

@@ -6,18 +6,26 @@ connection error, a host pyinfra failed gets the operation that failed.  Every r
 says when the run started, tfprov's and pyinfra's versions, the env path and how long
 the host took (first tfprov command to its last operation).
 
-The JSON is a list of rows; the printed report is one line per host.
+The JSON is a list of rows; the printed report is one line per host.  The run's rows
+live here (:data:`ROWS`); :func:`start_run` arranges for :func:`write_report` to print
+and write them (``$TFPROV_REPORT`` or ``./tfprov-report.json``) when the run ends.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import sys
 import time
 from datetime import datetime, timezone
 from importlib.metadata import version
 
 from tfprov import __version__, verify
 
+ROWS: dict[str, dict] = {}  # host name -> its row, filled while the deploy file runs
+COMMANDS: dict[str, int] = {}  # remote commands run per host in this pyinfra run
+_RUN: dict = {}  # the pyinfra state of this run and when it started
 _STARTED: dict[str, float] = {}  # host name -> when the deploy file began on it
 _LAST: dict[str, float] = {}  # host name -> when its last tfprov command or operation ended
 
@@ -196,3 +204,48 @@ def write(rows: list[dict], path: str, stream) -> None:
         )
         return
     stream.write(f"    (written to {path})\n")
+
+
+def start_run(state) -> None:
+    """On a run's first host: keep its ``state`` (read again when the report is written),
+    start the clocks and the command count, and write the report at exit."""
+    if _RUN:
+        return
+    _RUN.update(state=state, started_at=time.time())
+    track_operations(state)
+    count_remote_commands()
+    atexit.register(write_report)
+
+
+def count_remote_commands() -> None:
+    """Count every command pyinfra runs on each host (facts and operations alike), so the
+    fleet report shows what a converged re-run costs."""
+    from pyinfra.api.host import Host
+
+    if getattr(Host, "_tfprov_counting", False):
+        return
+    real = Host.run_shell_command
+
+    def counted(self, *args, **kwargs):
+        COMMANDS[self.name] = COMMANDS.get(self.name, 0) + 1
+        return real(self, *args, **kwargs)
+
+    Host.run_shell_command = counted
+    Host._tfprov_counting = True
+
+
+def record_verify(host_name: str, result: dict) -> None:
+    row = ROWS.get(host_name)
+    if row is not None:
+        row["verify"] = result
+    host_touched(host_name)
+
+
+def write_report(path: str | None = None, stream=None) -> None:
+    """Print the fleet report (every host of the run) and write it as JSON."""
+    if not ROWS and not _RUN:
+        return
+    rows = final_rows(ROWS, _RUN.get("state"), COMMANDS, _RUN.get("started_at") or time.time())
+    if rows:
+        path = path or os.environ.get("TFPROV_REPORT", "tfprov-report.json")
+        write(rows, path, stream or sys.stderr)

@@ -1,8 +1,8 @@
 """List a wheelhouse (directory, file:// or http(s) URL) into parsed wheels.
 
-This is the only I/O on the planning path, done by the CLI before resolving, so the
-resolver itself stays pure.  An http(s) wheelhouse is read as pip's ``--find-links``
-reads one: an HTML page whose links name the wheels.
+This is the only I/O on the planning path, done by the CLI and the deploy before
+resolving, so the resolver reads no files and no network.  An http(s) wheelhouse is read
+as pip's ``--find-links`` reads one: an HTML page whose links name the wheels.
 """
 
 from __future__ import annotations

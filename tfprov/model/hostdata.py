@@ -1,19 +1,17 @@
-"""Every host-data key tfprov reads, with its type: one registry, one validation.
+"""Every host-data key tfprov reads, with its type: one registry (:class:`HostSettings`).
 
 Keys are flat, as pyinfra host/group data and ``--data KEY=VALUE`` give them: the stack
-spec (:data:`tfprov.model.spec.SPEC_KEYS`), the download sources
-(:data:`tfprov.model.sources.SOURCE_KEYS`),
-the deploy switches (:data:`DEPLOY_KEYS`) and the ``@winssh`` connector's ``winssh_*``.
-:func:`validate_hosts` merges ``--spec file < host/group data < flags`` for every host and
-validates it with :class:`HostSettings` before any host is touched.  Other keys are
-pyinfra's own (``ssh_*``, ``_sudo`` …) or the user's and pass — except an unknown key close
-to one of tfprov's (``tensorflw``), which is an error with a "did you mean".
+spec (:class:`~tfprov.model.spec.StackSpec`), the download sources
+(:class:`DownloadSources`), the deploy switches (:class:`DeploySwitches`) and the
+``@winssh`` connector's keys (:class:`WinsshData`); each key list is derived from its
+model.  :func:`merged_data` is the one merge order (``--spec`` file < host/group data <
+flags); validating every host with it before any is touched (and the pyinfra keys that
+pass) is :mod:`tfprov.apply.inventory`'s.
 """
 
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -29,15 +27,8 @@ from pydantic import (
     ValidationError,
 )
 
-from tfprov.model.sources import SOURCE_KEYS
-from tfprov.model.spec import (
-    SPEC_KEYS,
-    SpecError,
-    StackSpec,
-    close_key,
-    format_errors,
-    spec_from_mapping,
-)
+from tfprov.model.sources import SOURCE_KEYS, sources_for
+from tfprov.model.spec import SPEC_KEYS, SpecError, StackSpec, format_errors
 
 
 def _no_space(v: str) -> str:
@@ -96,33 +87,11 @@ def _lower(v):
     return v.lower() if isinstance(v, str) else v
 
 
-# the deploy's own switches (tfprov/apply/deploy.py)
-DEPLOY_KEYS = (
-    "reboot",
-    "repair",
-    "secure_boot_signing_key",
-    "wheel_sha256",
-    "profile",
-)
-# tfprov's @winssh connector (tfprov/connectors/winssh.py)
-WINSSH_KEYS = (
-    "winssh_hostname",
-    "winssh_port",
-    "winssh_user",
-    "winssh_key",
-    "winssh_key_password",
-    "winssh_password",
-    "winssh_known_hosts_file",
-    "winssh_strict_host_key_checking",
-)
-SECRET_KEYS = frozenset({"winssh_password", "winssh_key_password"})  # never printed
+class DownloadSources(BaseModel):
+    """The download-source keys (defaults: :data:`tfprov.model.sources.DEFAULTS`; unset =
+    that default)."""
 
-
-class HostSettings(StackSpec):
-    """One host's tfprov data: the stack spec (inherited) and every other key tfprov
-    reads.  Booleans are strict (``"no"`` is an error, not true)."""
-
-    # download sources (tfprov/model/sources.py; unset = its default)
+    model_config = ConfigDict(extra="forbid", frozen=True)
     nvidia_repo_url: Url | None = None
     miniforge_url: Location | None = None
     miniforge_sha256: Sha256 | None = None
@@ -141,13 +110,23 @@ class HostSettings(StackSpec):
     win_miniforge_sha256: Sha256 | None = None
     win_envs_dir: WinDir | None = None
     win_conda_prefix: WinDir | None = None
-    # deploy switches
+
+
+class DeploySwitches(BaseModel):
+    """The deploy's own switches (read by the step builders)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     reboot: StrictBool = False  # may tfprov reboot the host after a driver change
     repair: StrictBool = True  # may tfprov repair a broken env it finds
     secure_boot_signing_key: Word | None = None  # KEY[:CERT] paths for module signing
     wheel_sha256: Sha256 | None = None  # of a wheel given by URL without a .sha256 file
     profile: StrictStr | None = None  # a saved host profile (JSON), relative to the inventory
-    # the @winssh connector
+
+
+class WinsshData(BaseModel):
+    """tfprov's ``@winssh`` connector (tfprov/connectors/winssh.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     winssh_hostname: Word | None = None
     winssh_port: Annotated[StrictInt, Field(ge=1, le=65535)] | None = None
     winssh_user: StrictStr | None = None
@@ -159,43 +138,28 @@ class HostSettings(StackSpec):
         Annotated[Literal["yes", "no"], BeforeValidator(_lower)] | None
     ) = None
 
-    def spec(self, where: str) -> StackSpec:
-        """The stack-spec part, checked against the catalog too."""
-        return spec_from_mapping(self.model_dump(include=set(SPEC_KEYS), exclude_unset=True), where)
+
+DEPLOY_KEYS = tuple(DeploySwitches.model_fields)
+WINSSH_KEYS = tuple(WinsshData.model_fields)
+SECRET_KEYS = frozenset({"winssh_password", "winssh_key_password"})  # never printed
+assert tuple(DownloadSources.model_fields) == SOURCE_KEYS, "sources.DEFAULTS vs the model"
+
+
+class HostSettings(WinsshData, DeploySwitches, DownloadSources, StackSpec):
+    """One host's tfprov data: the stack spec, the download sources, the deploy switches
+    and the connector's keys.  Booleans are strict (``"no"`` is an error, not true)."""
+
+    def stack_spec(self) -> StackSpec:
+        """The stack-spec part (its keys as given; unset ones keep the spec's defaults)."""
+        return StackSpec.model_validate(self.model_dump(include=set(SPEC_KEYS), exclude_unset=True))
+
+    def sources(self) -> dict:
+        """The host's download sources: :data:`tfprov.model.sources.DEFAULTS`, overridden
+        by what its data sets."""
+        return sources_for(self.model_dump(include=set(SOURCE_KEYS), exclude_none=True))
 
 
 HOST_KEYS = tuple(HostSettings.model_fields)
-assert set(HOST_KEYS) == {*SPEC_KEYS, *SOURCE_KEYS, *DEPLOY_KEYS, *WINSSH_KEYS}, "registry"
-
-
-@cache
-def _pyinfra_keys() -> tuple[frozenset, tuple]:
-    """(pyinfra's own data keys and operation arguments, its connectors' key prefixes)."""
-    from pyinfra.api.arguments import all_argument_meta
-    from pyinfra.api.connectors import get_all_connectors
-
-    keys = set(all_argument_meta)
-    for connector in get_all_connectors().values():
-        keys |= {k for k in getattr(connector, "data_meta", None) or {} if k not in HOST_KEYS}
-    prefixes = {k.split("_", 1)[0] + "_" for k in keys if not k.startswith("_") and "_" in k}
-    return frozenset(keys), tuple(sorted(prefixes))
-
-
-def is_pyinfra_key(key: str) -> bool:
-    keys, prefixes = _pyinfra_keys()
-    return key.startswith("_") or key in keys or key.startswith(prefixes)
-
-
-def unknown_key_errors(data: dict, where: str) -> list[str]:
-    """One line per key that is not tfprov's but looks like a misspelling of one."""
-    out = []
-    for key in data:
-        if not isinstance(key, str) or key in HOST_KEYS or is_pyinfra_key(key):
-            continue
-        close = close_key(key, HOST_KEYS)
-        if close:
-            out.append(f"{where}: field '{key}': unknown tfprov key (did you mean '{close}'?)")
-    return out
 
 
 def shown(key: str, value) -> str:
@@ -219,27 +183,8 @@ def settings_from_mapping(data: dict, where: str) -> HostSettings:
         raise SpecError(format_errors(exc, where, HOST_KEYS, show=shown)) from None
 
 
-def host_data(host) -> dict:
-    data = host.data
-    return data.dict() if hasattr(data, "dict") else dict(data)
-
-
-def validate_hosts(hosts, base: dict | None = None, overrides: dict | None = None):
-    """Each host's (settings, spec): ``base`` (a spec file's keys) < the host's data <
-    ``overrides`` (command-line flags), validated for every host before any is touched.
-    Raises :class:`SpecError` with one line per problem, over all hosts."""
-    out, errors = {}, []
-    for h in hosts:
-        where = f"host {h.name}"
-        data = host_data(h)
-        errors += unknown_key_errors(data, where)
-        mine = {k: v for k, v in data.items() if k in HOST_KEYS and v is not None}
-        merged = {**(base or {}), **mine, **(overrides or {})}
-        try:
-            settings = settings_from_mapping(merged, where)
-            out[h.name] = (settings, settings.spec(where))
-        except SpecError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise SpecError("\n".join(errors))
-    return out
+def merged_data(base: dict | None, data, overrides: dict | None) -> dict:
+    """The one spec merge: ``base`` (a ``--spec`` file's keys) < tfprov's keys of the
+    host's data (unset = ``None``) < ``overrides`` (command-line flags)."""
+    mine = {k: v for k, v in data.items() if k in HOST_KEYS and v is not None}
+    return {**(base or {}), **mine, **(overrides or {})}

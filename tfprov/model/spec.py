@@ -12,6 +12,7 @@ inventory's host/group data::
     cuda_source: auto           # auto | pip | conda | system
     allow_community_builds: false
     wheelhouse: /srv/wheels     # a directory or http(s) URL of a wheelhouse (see docs)
+    driver_flavor: auto         # auto | proprietary | open | server (kernel modules)
 
 YAML 1.1 reads a bare ``off`` as false: ``gpu: off`` means ``off`` here.  Numbers that
 look like versions (``tensorflow: 2.10``) must be strings; the spec-file loader keeps them
@@ -25,7 +26,7 @@ import re
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from tfprov.model.names import env_name_problem
 from tfprov.model.versions import V, minor_of, spec_set
@@ -49,18 +50,27 @@ def _not_float(field: str, v):
 class StackSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tensorflow: str = "latest"
-    gpu: Literal["auto", "require", "off"] = "auto"
-    python: str | None = None
-    env_manager: Literal["auto", "conda", "venv"] = "auto"
-    env_name: str | None = None
-    driver: Literal["auto", "keep"] | int = "auto"
-    cuda_source: Literal["auto", "pip", "conda", "system"] = "auto"
-    allow_community_builds: StrictBool = False
-    wheelhouse: str | None = None
-    # the driver's kernel modules: auto = open for branch >= 560 when every GPU supports
-    # them (the catalog's open_modules), else proprietary
-    driver_flavor: Literal["auto", "proprietary", "open", "server"] = "auto"
+    # each field's description is its ``tfprov plan --FLAG`` help (tfprov/cli.py)
+    tensorflow: str = Field("latest", description='"2.15", ">=2.10,<2.13", "2.15.1" or "latest"')
+    gpu: Literal["auto", "require", "off"] = Field("auto", description="use the GPU")
+    python: str | None = Field(None, description='Python minor version, e.g. "3.11"')
+    env_manager: Literal["auto", "conda", "venv"] = Field("auto", description="env kind")
+    env_name: str | None = Field(None, description="env name (default tf<major><minor>)")
+    driver: Literal["auto", "keep"] | int = Field(
+        "auto", description="auto, keep or a branch number such as 535"
+    )
+    cuda_source: Literal["auto", "pip", "conda", "system"] = Field(
+        "auto", description="where CUDA and cuDNN come from"
+    )
+    allow_community_builds: StrictBool = Field(
+        False, description="allow community and wheelhouse builds of TensorFlow"
+    )
+    wheelhouse: str | None = Field(None, description="directory or URL of a lab wheelhouse")
+    driver_flavor: Literal["auto", "proprietary", "open", "server"] = Field(
+        "auto",
+        description="the driver's kernel modules: auto = open for branch >= 560 when every "
+        "GPU supports them, else proprietary",
+    )
 
     @field_validator("tensorflow", mode="before")
     @classmethod
@@ -224,25 +234,19 @@ def close_key(key: str, known) -> str | None:
 
 
 def spec_from_mapping(data: dict, where: str) -> StackSpec:
-    """Validate a mapping of spec keys, then check it against the catalog (known releases
-    and driver branches); raise :class:`SpecError` naming ``where`` and field."""
+    """Validate a mapping of spec keys; raise :class:`SpecError` naming ``where`` and
+    field.  Checking the values against the catalog (known releases and driver branches)
+    is :func:`tfprov.apply.inventory.checked_spec`'s."""
     if not isinstance(data, dict):
         raise SpecError(f"{where}: a spec is a mapping of {', '.join(SPEC_KEYS)}")
     try:
-        spec = StackSpec.model_validate(data)
+        return StackSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(format_errors(exc, where, SPEC_KEYS)) from None
-    from tfprov.resolve.spec_catalog import (
-        catalog_problems,  # the catalog is loaded once, on first use
-    )
-
-    problems = catalog_problems(spec)
-    if problems:
-        raise SpecError("\n".join(f"{where}: field '{f}': {msg}" for f, msg in problems))
-    return spec
 
 
 def load_spec_file(path: str) -> StackSpec:
+    """A ``--spec FILE.yml``, validated (not yet against the catalog)."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.load(fh, Loader=_VersionKeepingLoader)  # noqa: S506 - SafeLoader subclass

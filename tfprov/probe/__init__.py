@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from tfprov.model.profile import HostProfile
-from tfprov.model.spec import SpecError, StackSpec
+from tfprov.model.spec import SpecError
 
 
 class ProbeError(Exception):
@@ -69,17 +69,6 @@ def load_inventory(inventory: str, limit: list[str] | None = None):
             chosen += [h for h in matched if h not in chosen]
         hosts = chosen
     return inv, hosts
-
-
-def host_specs(hosts, base: StackSpec | None = None, overrides: dict | None = None):
-    """Each host's stack spec: ``base`` (a spec file), then the host's inventory data,
-    then ``overrides`` (command-line flags).  Every host's data is validated
-    (:func:`tfprov.model.hostdata.validate_hosts`) before any is touched; problems raise
-    :class:`SpecError`, one line each, naming host, field and value."""
-    from tfprov.model.hostdata import validate_hosts
-
-    base_keys = base.model_dump(exclude_unset=True) if base else {}
-    return {name: spec for name, (_s, spec) in validate_hosts(hosts, base_keys, overrides).items()}
 
 
 def is_windows(host) -> bool:
@@ -144,4 +133,4 @@ def probe_hosts(inv, hosts, *, timeout: int = 60) -> list[ProbeResult]:
     return [results[h.name] for h in hosts]
 
 
-__all__ = ["ProbeError", "ProbeResult", "host_specs", "load_inventory", "probe_hosts", "SpecError"]
+__all__ = ["ProbeError", "ProbeResult", "load_inventory", "probe_hosts", "SpecError"]

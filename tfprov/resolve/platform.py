@@ -85,8 +85,10 @@ _WHEEL_ARCH = {"darwin": {"aarch64": "arm64"}}
 
 def distro_key(cat: Catalog, distro: str | None, version: str | None) -> tuple[str, str]:
     """(os-release ID, version as the distro tables key it): ``("rocky", "9.3")`` →
-    ``("rocky", "9")``; others as given, lower-cased."""
-    os_id = (distro or "").strip().lower()
+    ``("rocky", "9")``, ``("Ubuntu 22.04", "22.04")`` (a saved profile written by hand) →
+    ``("ubuntu", "22.04")``; others as given, lower-cased."""
+    words = (distro or "").strip().lower().split()
+    os_id = words[0] if words else ""
     ver = (version or "").strip()
     if os_id in cat.distros.version_major.ids:
         ver = ver.split(".")[0]
