@@ -1,9 +1,9 @@
-"""Probe cost per host: the one-command HostProfile fact versus the single facts one by one.
+"""Probe cost per host: the one-command HostProbe fact versus the single facts one by one.
 
     .venv/bin/python bench/probe_bench.py [--ssh]
 
 Counts the remote commands pyinfra runs (round trips) and the wall time per host, for
-(a) ``HostProfile`` — every section in one command — and (b) each fact of
+(a) ``HostProbe`` — every section in one command — and (b) each fact of
 ``tfprov.facts.profile.SECTIONS`` fetched separately, which is what pyinfra does by
 default.  Targets: ``@local`` always; with ``--ssh`` also this machine over real SSH on
 127.0.0.1 through a throw-away sshd (needs /usr/sbin/sshd; started and stopped here).
@@ -25,7 +25,7 @@ from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.api.facts import get_facts
 from pyinfra.api.host import Host
 
-from tfprov.facts.profile import SECTIONS, HostProfile
+from tfprov.facts.profile import SECTIONS, HostProbe
 
 REPEAT = 3
 
@@ -54,7 +54,7 @@ def measure(hosts, data=None) -> dict:
     try:
         out = {}
         for label, facts in (
-            ("HostProfile (one command)", [HostProfile]),
+            ("HostProbe (one command)", [HostProbe]),
             ("single facts", [type(f) for _, f in SECTIONS]),
         ):
             best = None
@@ -126,10 +126,10 @@ def start_sshd(tmp: str):
 
 
 def report(title: str, res: dict) -> None:
-    one_t, one_n = res["HostProfile (one command)"]
+    one_t, one_n = res["HostProbe (one command)"]
     many_t, many_n = res["single facts"]
     print(f"{title}")
-    print(f"  HostProfile (one command): {one_n} round trip(s), {one_t * 1000:7.1f} ms per host")
+    print(f"  HostProbe (one command): {one_n} round trip(s), {one_t * 1000:7.1f} ms per host")
     print(f"  single facts one by one:   {many_n} round trips,   {many_t * 1000:7.1f} ms per host")
     print(f"  ratio single/one: {many_t / one_t:.1f}x time, {many_n / one_n:.0f}x round trips")
 

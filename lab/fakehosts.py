@@ -3,7 +3,7 @@
 pyinfra's ``@fake`` connector (pyinfra ≥ 3.10) answers every command from the host's
 ``fake_responses`` data and runs nothing.  A fake host here answers tfprov's one-command
 probe with a real capture (the build machine's, from
-``tests/facts/profile.HostProfile/build-machine-no-gpu.yaml``, whose hostname is ``vm``),
+``tests/facts/profile.HostProbe/build-machine-no-gpu.yaml``, whose hostname is ``vm``),
 ``uname -m`` with ``x86_64``, and tfprov's verify check with the line the check prints
 for the TensorFlow version given; every other command succeeds with no output (so every
 operation "changes" the host).  ``fail`` maps a regex to an error: a command matching it
@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPTURE = ROOT / "tests" / "facts" / "profile.HostProfile" / "build-machine-no-gpu.yaml"
+CAPTURE = ROOT / "tests" / "facts" / "profile.HostProbe" / "build-machine-no-gpu.yaml"
 CAPTURED_HOSTNAME = "vm"
 
 

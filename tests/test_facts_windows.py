@@ -1,5 +1,5 @@
 """Windows facts (the Win* facts of tfprov.facts.<subject>): PowerShell scripts that parse,
-parsers on real captures, and the one-command WinHostProfile.
+parsers on real captures, and the one-command WinHostProbe.
 
 Real captures live in tests/facts/<subject>.Win*/ (run by tests/test_facts.py); this file
 checks what does not fit one case file.  Sources of the values used here:
@@ -26,7 +26,7 @@ from tfprov.facts.conda import WinConda
 from tfprov.facts.cpu import PROCESSOR_FEATURES, WIN_CPU_SCRIPT, WinCpuFeatures, parse_win_processor
 from tfprov.facts.cuda import WinCudaToolkits, WinCudnn, parse_win_cuda_toolkits
 from tfprov.facts.gpu import WinGpus, parse_win_gpu_probe, parse_windows_driver_version
-from tfprov.facts.profile import WIN_SECTIONS, WinHostProfile, combined_script
+from tfprov.facts.profile import WIN_SECTIONS, WinHostProbe, combined_script
 from tfprov.facts.python import WinPythons, parse_win_pythons
 from tfprov.facts.system import WinSystem, parse_win_system, windows_distro
 from tfprov.model.profile import HostProfile as Profile
@@ -44,7 +44,7 @@ SCRIPTS = {
     "pythons": WinPythons().command(),
     "conda": WinConda().command(),
     "system": WinSystem().command(),
-    "profile": WinHostProfile().command(),
+    "profile": WinHostProbe().command(),
 }
 
 
@@ -252,7 +252,7 @@ def test_system_wsl_and_reboot_rules(status, feature, reasons, wsl, reboot):
     }
 
 
-# --- WinHostProfile ---------------------------------------------------------------------
+# --- WinHostProbe ---------------------------------------------------------------------
 
 
 def assemble(**sections) -> list[str]:
@@ -283,7 +283,7 @@ def test_profile_from_real_sections_validates_and_resolves():
         cudnn=case("cuda.WinCudnn", "json-built-cudnn-9.6.0-installer-layout"),
         conda=case("conda.WinConda", "json-built-miniconda3-env-list-issue6797"),
     )
-    data = WinHostProfile().process(lines)
+    data = WinHostProbe().process(lines)
     p = Profile.model_validate(data)
     assert (p.os.family, p.os.distro, p.os.version, p.os.arch) == (
         "windows",
@@ -308,6 +308,6 @@ def test_profile_windows_10_by_build_and_empty_sections():
     lines = assemble(
         hostname=["old"], system=[json.dumps({"version": "10.0.19045", "build": 19045})]
     )
-    p = Profile.model_validate(WinHostProfile().process(lines))
+    p = Profile.model_validate(WinHostProbe().process(lines))
     assert p.os.distro == "Windows 10" and p.gpus == [] and p.cudnn is None and p.conda is None
     assert windows_distro(22000) == "Windows 11" and windows_distro(None) is None

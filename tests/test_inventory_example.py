@@ -50,13 +50,13 @@ def test_mixed_linux_windows_inventory_plans_from_saved_profiles():
 
 
 def test_windows_hosts_get_the_windows_profile_fact():
-    from tfprov.facts.profile import HostProfile, WinHostProfile
+    from tfprov.facts.profile import HostProbe, WinHostProbe
     from tfprov.probe import is_windows, profile_fact_for
 
     inv, hosts = load_inventory(os.path.join(ROOT, "inventories", "mixed.py"))
     kinds = {h.name: profile_fact_for(h) for h in hosts}
-    assert kinds["@winssh/192.0.2.51"] is WinHostProfile
-    assert kinds["ws-ubuntu-4090"] is HostProfile
+    assert kinds["@winssh/192.0.2.51"] is WinHostProbe
+    assert kinds["ws-ubuntu-4090"] is HostProbe
     assert [h.name for h in hosts if is_windows(h)] == [
         "@winssh/192.0.2.51",
         "@winssh/192.0.2.52",

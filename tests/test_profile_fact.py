@@ -1,4 +1,4 @@
-"""The one-command HostProfile fact: its command is the single facts' commands behind
+"""The one-command HostProbe fact: its command is the single facts' commands behind
 markers, and its output maps to a valid host profile.  Outputs here are assembled from
 the real captures in tests/facts/ (each section one capture, so each keeps its source)."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from tfprov.catalog import load_catalog
-from tfprov.facts.profile import MARKER, SECTIONS, HostProfile, combined_command
+from tfprov.facts.profile import MARKER, SECTIONS, HostProbe, combined_command
 from tfprov.model.profile import HostProfile as Profile
 from tfprov.model.spec import StackSpec
 from tfprov.resolve import resolve
@@ -24,8 +24,8 @@ def captured(fact_dir: str, case: str) -> list[str]:
 
 
 def section(case: str, key: str) -> list[str]:
-    """One section of a captured HostProfile output (tests/facts/profile.HostProfile)."""
-    lines = captured("profile.HostProfile", case)
+    """One section of a captured HostProbe output (tests/facts/profile.HostProbe)."""
+    lines = captured("profile.HostProbe", case)
     start = lines.index(MARKER + key) + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith(MARKER)), len(lines))
     return lines[start:end]
@@ -56,7 +56,7 @@ def test_gpu_server_profile_from_real_sections():
         nvidia_smi=captured("gpu.NvidiaSmiGpus", "corpus-linux-h100-80gb-590"),
         driver=captured("nvidia.DriverVersion", "corpus-proprietary-580.173.02-truenas"),
     )
-    data = HostProfile().process(lines)
+    data = HostProbe().process(lines)
     p = Profile.model_validate(data)
     assert p.hostname == "gpu-node-1" and p.os.family == "linux"
     assert [(g.name, g.compute_capability, g.memory_mib) for g in p.gpus] == [
@@ -76,7 +76,7 @@ def test_driver_that_cannot_talk_is_reported_not_hidden():
         nvidia_smi=captured("gpu.NvidiaSmiGpus", "issue-version-mismatch-shine-cluster"),
         pci_gpus=captured("gpu.PciNvidiaGpus", "corpus-cyborg-tesla-t4-domain"),
     )
-    p = Profile.model_validate(HostProfile().process(lines))
+    p = Profile.model_validate(HostProbe().process(lines))
     assert p.driver_error and "mismatch" in p.driver_error.lower()
     # the GPU is still known, from the PCI bus, as the host reports it (the resolver
     # derives its compute capability, 7.5, from the PCI id)
@@ -95,7 +95,7 @@ def test_gpu_without_driver_is_recognised_from_lspci():
         distribution=section("build-machine-no-gpu", "distribution"),
         pci_gpus=captured("gpu.PciNvidiaGpus", "corpus-everdoc-gtx1070-before-driver"),
     )
-    p = Profile.model_validate(HostProfile().process(lines))
+    p = Profile.model_validate(HostProbe().process(lines))
     assert p.nvidia_driver is None
     assert [(g.name, g.pci_device_id, g.compute_capability) for g in p.gpus] == [
         ("GP104 [GeForce GTX 1070]", "1b81", None)
@@ -106,7 +106,7 @@ def test_gpu_without_driver_is_recognised_from_lspci():
 
 
 def test_empty_sections_give_defaults():
-    p = Profile.model_validate(HostProfile().process(assemble(hostname=["x"], kernel=["Linux"])))
+    p = Profile.model_validate(HostProbe().process(assemble(hostname=["x"], kernel=["Linux"])))
     assert p.gpus == [] and p.cuda_toolkits == [] and p.conda is None and p.cpu.flags == []
 
 
@@ -114,9 +114,9 @@ def test_facts_and_probe_never_load_the_catalog():
     # a GPU without nvidia-smi on either OS: the old facts looked its model up
     code = (
         "import sys, tfprov.probe\n"
-        "from tfprov.facts.profile import MARKER, HostProfile, WinHostProfile\n"
-        "HostProfile().process([MARKER + 'pci_gpus', '0000:01:00.0 0302: 10de:1eb8 (rev a1)'])\n"
-        "WinHostProfile().process([MARKER + 'gpus', 'Name : NVIDIA GeForce GTX 1070',"
+        "from tfprov.facts.profile import MARKER, HostProbe, WinHostProbe\n"
+        "HostProbe().process([MARKER + 'pci_gpus', '0000:01:00.0 0302: 10de:1eb8 (rev a1)'])\n"
+        "WinHostProbe().process([MARKER + 'gpus', 'Name : NVIDIA GeForce GTX 1070',"
         " 'PNPDeviceID : PCI\\\\VEN_10DE&DEV_1B81&SUBSYS_1'])\n"
         "assert not [m for m in sys.modules if m.startswith('tfprov.catalog')], 'catalog'"
     )

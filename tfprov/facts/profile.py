@@ -1,5 +1,5 @@
-"""The whole host profile in one remote command: :class:`HostProfile` (POSIX sh) and
-:class:`WinHostProfile` (PowerShell).
+"""The whole host profile in one remote command: :class:`HostProbe` (POSIX sh) and
+:class:`WinHostProbe` (PowerShell).
 
 pyinfra runs every fact as its own round trip; probing a host fact by fact would cost
 one SSH command per fact.  Each profile fact concatenates the commands of the subject
@@ -33,7 +33,7 @@ from tfprov.facts.python import WIN_PYTHONS_SCRIPT, Pythons, parse_win_pythons
 from tfprov.facts.system import WIN_SYSTEM_SCRIPT, CLibrary, Wsl, parse_win_system, windows_distro
 from tfprov.facts.tensorflow import Installed
 
-__all__ = ["MARKER", "HostProfile", "WinHostProfile", "split_sections"]
+__all__ = ["MARKER", "HostProbe", "WinHostProbe", "split_sections"]
 
 # (section key, fact) in the order they run on the host.
 SECTIONS: tuple[tuple[str, FactBase], ...] = (
@@ -181,7 +181,7 @@ def software_part(facts: dict) -> dict:
     }
 
 
-class HostProfile(FactBase):
+class HostProbe(FactBase):
     """
     Everything tfprov's resolver needs about a host, in ONE remote command: the host
     profile JSON of :mod:`tfprov.model.profile` (``hostname``, ``os``, ``cpu``, ``gpus``,
@@ -193,9 +193,9 @@ class HostProfile(FactBase):
 
     .. code:: python
 
-        from tfprov.facts.profile import HostProfile
+        from tfprov.facts.profile import HostProbe
         from tfprov.model.profile import HostProfile as Profile
-        profile = Profile.model_validate(host.get_fact(HostProfile))
+        profile = Profile.model_validate(host.get_fact(HostProbe))
     """
 
     @staticmethod
@@ -281,10 +281,10 @@ def win_profile_from_sections(lines: list[str]) -> dict:
     }
 
 
-class WinHostProfile(TfprovFact):
+class WinHostProbe(TfprovFact):
     """
     The host profile JSON of :mod:`tfprov.model.profile` for a Windows host — the same keys as
-    :class:`tfprov.facts.profile.HostProfile` (``os.family`` ``windows``, ``os.distro``
+    :class:`tfprov.facts.profile.HostProbe` (``os.family`` ``windows``, ``os.distro``
     ``Windows 10`` / ``Windows 11`` by build, ``nvidia_driver`` in NVIDIA's numbering,
     ``driver_error`` from nvidia-smi, ``probe`` every section's parsed result) — from ONE
     PowerShell script (:func:`combined_script`).

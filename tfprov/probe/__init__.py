@@ -1,9 +1,9 @@
-"""Probe hosts over pyinfra: one :class:`~tfprov.facts.profile.HostProfile` fact per host.
+"""Probe hosts over pyinfra: one :class:`~tfprov.facts.profile.HostProbe` fact per host.
 
 ``probe_inventory("inventory.py")`` connects to every host of any pyinfra inventory
 (a file, ``@local``, ``@ssh/host``, a comma list …), runs the single-command profile
 fact on all of them in parallel and returns a result per host: the validated
-:class:`tfprov.model.profile.HostProfile`, or the error that host had.  One host failing never
+:class:`tfprov.model.profile.HostProbe`, or the error that host had.  One host failing never
 stops the others.
 
 The connector decides only how the probe command runs: a host reached through tfprov's
@@ -80,10 +80,9 @@ def is_windows(host) -> bool:
 def profile_fact_for(host):
     """The one-command profile fact for this host's connector: PowerShell through
     ``@winssh``, POSIX sh otherwise."""
-    from tfprov.facts.profile import HostProfile as HostProfileFact
-    from tfprov.facts.profile import WinHostProfile
+    from tfprov.facts.profile import HostProbe, WinHostProbe
 
-    return WinHostProfile if is_windows(host) else HostProfileFact
+    return WinHostProbe if is_windows(host) else HostProbe
 
 
 def probe_hosts(inv, hosts, *, timeout: int = 60) -> list[ProbeResult]:
