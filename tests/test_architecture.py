@@ -69,6 +69,8 @@ KNOWN_LONG_MODULES: set[str] = set()
 # Where OS-dependent conditions belong (ARCHITECTURE.md, "Where the OS is decided"):
 # file patterns, each with the conditions it may hold (None: any).
 PACKAGE_MANAGER = re.compile(r"package_manager|\"apt\"|\"dnf\"")
+# an operation's guard that WSL has no Linux driver of its own
+OPERATION_OS = re.compile(PACKAGE_MANAGER.pattern + r"|^platform\.wsl$")
 OS_DISPATCH_POINTS = [
     (re.compile(r"tfprov/model/platform\.py"), None),  # the Platform's own properties
     (re.compile(r"tfprov/resolve/platform\.py"), None),  # the OS decided, once
@@ -78,12 +80,11 @@ OS_DISPATCH_POINTS = [
     (re.compile(r"tfprov/apply/steps/\w+\.py"), None),  # one dispatch per component
     (re.compile(r"tfprov/verify\.py"), None),  # the check's command: sh or PowerShell
     (re.compile(r"tfprov/report\.py"), re.compile(r"\.wsl$")),  # the profile's " (WSL)" label
-    (re.compile(r"tfprov/operations/\w+\.py"), PACKAGE_MANAGER),  # apt vs dnf in an operation
+    (re.compile(r"tfprov/operations/\w+\.py"), OPERATION_OS),  # apt vs dnf in an operation
 ]
 
-# files with OS conditions outside the dispatch points today: the driver operation's WSL
-# no-op and its RHEL-only hint (CodeReady Builder needs subscription-manager there)
-KNOWN_OS_CONDITIONS: set[str] = {"tfprov/operations/driver.py"}
+# files with OS conditions outside the dispatch points today
+KNOWN_OS_CONDITIONS: set[str] = set()
 
 
 def _files():

@@ -480,6 +480,9 @@ class Distro(Entry):
     codename: str | None = None
     package_manager: Literal["apt", "dnf"]
     nvidia_repo: str  # NVIDIA's CUDA repository directory: ubuntu2204, debian12, rhel9
+    # dnf: the repository EPEL's packages (DKMS) need, enabled with `dnf config-manager
+    # --set-enabled` (crb, powertools); None where it takes a subscription (RHEL)
+    crb_repo: str | None = None
 
 
 class WslRepo(Entry):

@@ -51,7 +51,8 @@ class DriverPackages(_Out):
     ``nvidia-driver:535-dkms``); ``prefix``: the version the installed package must start
     with, when the package name does not pin the branch; ``components``: Debian components
     to enable; ``nvidia_repo``: NVIDIA's CUDA repository is set up first; ``stream``: the
-    dnf module stream; ``source``: where it comes from, for people."""
+    dnf module stream; ``crb_repo``: the repository EPEL needs (None: enabled by hand, as on
+    RHEL); ``source``: where it comes from, for people."""
 
     package: str
     spec: str
@@ -60,6 +61,7 @@ class DriverPackages(_Out):
     components: list[str] = []
     nvidia_repo: bool = False
     stream: str | None = None
+    crb_repo: str | None = None  # dnf: the repository to enable for EPEL (crb, powertools)
 
 
 class DriverChoice(_Out):

@@ -152,9 +152,11 @@ def _dnf_plan(platform, pkgs, branch, nvidia_repo_url, packages, holds, kernel):
         commands += repo
         if "epel-release" not in packages:  # DKMS is in EPEL
             version = platform.version
-            if platform.distro == "rhel":
+            crb = pkgs.crb_repo
+            if not crb:  # RHEL: CodeReady Builder comes with the subscription
                 raise OperationError(
-                    f"RHEL {version}: the NVIDIA driver's DKMS package comes from EPEL. "
+                    f"{platform.distro.upper()} {version}: the NVIDIA driver's DKMS package "
+                    "comes from EPEL. "
                     "Enable CodeReady Builder (subscription-manager repos --enable "
                     f"codeready-builder-for-rhel-{version}-$(arch)-rpms) and install "
                     f"epel-release (epel-release-latest-{version}.noarch.rpm from the "
@@ -162,7 +164,6 @@ def _dnf_plan(platform, pkgs, branch, nvidia_repo_url, packages, holds, kernel):
                 )
             if not repo and "dnf-plugins-core" not in packages:
                 commands.append("dnf install -y dnf-plugins-core")
-            crb = "crb" if version == "9" else "powertools"
             commands += [f"dnf config-manager --set-enabled {crb}", "dnf install -y epel-release"]
         stale = {
             h["name"]

@@ -63,6 +63,7 @@ class DriverPackages:
     components: tuple[str, ...] = ()
     nvidia_repo: bool = False
     stream: str | None = None
+    crb_repo: str | None = None
 
     def describe(self) -> str:
         """The plan's driver source text."""
@@ -89,8 +90,8 @@ def driver_packages(
     )
     if row is None:
         return None
+    d = cat.distro(os_id or "", version or "")
     if codename is None:
-        d = cat.distro(os_id or "", version or "")
         codename = (d.codename if d else None) or version
     values = {"branch": branch, "codename": codename}
     values["package"] = row.packages.get(branch) or row.package.format(**values)
@@ -103,6 +104,7 @@ def driver_packages(
         components=tuple(row.components),
         nvidia_repo=row.nvidia_repo,
         stream=values["stream"],
+        crb_repo=d.crb_repo if d and row.stream else None,
     )
 
 
