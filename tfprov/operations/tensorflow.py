@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from urllib.parse import unquote, urlsplit
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 from pyinfra import host
 from pyinfra.api import OperationError, operation
 
@@ -33,6 +36,41 @@ def repair_requirements(problems: list[str]) -> list[str]:
     return out
 
 
+def wheel_version(requirement: str | None, version: str) -> str:
+    """The exact version a wheel file or URL installs, local label included (``2.21.0+sse42.cpu``
+    of ``…/tensorflow-2.21.0+sse42.cpu-cp311-cp311-linux_x86_64.whl``); ``version`` when
+    there is no such wheel name."""
+    if not requirement:
+        return version
+    name = unquote(urlsplit(requirement).path.rstrip("/").rsplit("/", 1)[-1])
+    try:
+        return str(parse_wheel_filename(name)[1])
+    except InvalidWheelFilename:
+        return version
+
+
+def same_version(a: str, b: str) -> bool:
+    """Equal as PEP 440 versions, the local label counting (``2.21.0+sse42.cpu`` is not
+    ``2.21.0``)."""
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
+def wheel_install(pip: str, env: str, package: str, exact: str, target: str, sha256: str):
+    """The commands that install one wheel checked against its sha256: pip fetches it once,
+    checks the hash and installs it without dependencies; the second pip run installs only
+    the dependencies (``package==exact`` is then the installed wheel, which pip keeps and
+    does not fetch again)."""
+    req = f"{shlex.quote(env)}/tfprov-wheel.txt"
+    return [
+        f"printf '%s --hash=sha256:%s\\n' {shlex.quote(target)} {shlex.quote(sha256)} > {req}",
+        f"{pip} --require-hashes --no-deps -r {req}",
+        f"{pip} {shlex.quote(f'{package}=={exact}')}",
+    ]
+
+
 def broken_env_error(where: str, problems: list[str]) -> OperationError:
     """The failure of a TensorFlow operation on a broken env with repair off."""
     return OperationError(
@@ -57,11 +95,13 @@ def tensorflow(
 
     + env: the env's directory (its ``bin/python`` is used)
     + package: the distribution as planned (``tensorflow-cpu``, ``tensorflow[and-cuda]`` …)
-    + version: the version as planned
+    + version: the version as planned (a wheel's own version, with its local label, is
+      read from its file name: that is what "installed" compares)
     + requirement: what to install, if not ``package==version`` (e.g. a wheel's URL or path)
     + pip_args: extra pip arguments (``--no-index``, ``--find-links URL`` …)
     + sha256: for a single wheel (``requirement`` a file or URL): its expected sha256;
-      pip then installs it with ``--require-hashes`` and refuses any other content
+      pip then installs it with ``--require-hashes`` and refuses any other content; it is
+      fetched once (the dependencies are installed by a second pip run that keeps it)
     + repair: when the EnvState fact says the env is broken (pip does not work, or ``pip
       check`` fails), mend it: ``ensurepip`` if pip is gone, then pip installs the planned
       requirement together with every requirement ``pip check`` names as unmet, and
@@ -81,9 +121,10 @@ def tensorflow(
     problems = env_problems(state)
     if problems and not repair:
         raise broken_env_error(env, problems)
-    installed = bool(have and have["package"] == want and have["version"] == version)
+    exact = wheel_version(requirement, version)
+    installed = bool(have and have["package"] == want and same_version(str(have["version"]), exact))
     if installed and not problems:
-        host.noop(f"{want} {version} is installed in {env}")
+        host.noop(f"{want} {exact} is installed in {env}")
         return
     py = shlex.quote(env.rstrip("/") + "/bin/python")
     if state.get("pip_error"):
@@ -93,19 +134,17 @@ def tensorflow(
     if installed:
         # only the env is broken: the planned requirement (kept, it is installed) and what
         # pip check names, resolved together
-        yield f"{pip} {shlex.quote(f'{package}=={version}')}{extra}"
+        yield f"{pip} {shlex.quote(f'{package}=={exact}')}{extra}"
     else:
         others = [p for p in TF_DISTRIBUTIONS if p != want]
         if have:
             yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
         target = requirement or f"{package}=={version}"
         if sha256:
-            # a single wheel: pip checks it against the hash before installing anything
-            yield (
-                f"printf '%s --hash=sha256:%s\\n' {shlex.quote(target)} {shlex.quote(sha256)}"
-                f" > {shlex.quote(env)}/tfprov-wheel.txt"
-            )
-            yield f"{pip} --require-hashes --no-deps -r {shlex.quote(env)}/tfprov-wheel.txt"
-        yield f"{pip} {shlex.quote(target)}{extra}"
+            *wheel, deps = wheel_install(pip, env, package, exact, target, sha256)
+            yield from wheel
+            yield f"{deps}{extra}"
+        else:
+            yield f"{pip} {shlex.quote(target)}{extra}"
     if problems:
         yield f"{py} -m pip check"  # the repair must leave a consistent env
