@@ -149,6 +149,39 @@ def test_wheelhouse_wheel_needs_a_sha256(tmp_path):
     assert tf_step.kwargs["requirement"] == str(tmp_path / name)
 
 
+def test_a_wheel_sha256_pin_wins_and_a_served_hash_that_disagrees_is_refused(tmp_path):
+    import pytest
+
+    from tfprov.apply.steps import RefusedError
+    from tfprov.apply.wheelhouse_index import list_wheelhouse
+
+    name = "tensorflow-2.15.1+sse42.cpu-cp311-cp311-linux_x86_64.whl"
+    pin, served = "ab" * 32, "9f" * 32
+    (tmp_path / name).write_bytes(b"")
+    h = host(flags=SSE42, pythons=[{"version": "3.11.2", "path": "/usr/bin/python3.11"}])
+    spec = StackSpec(tensorflow="2.15", allow_community_builds=True, env_manager="venv")
+    # no served hash: the pin is what pip checks
+    plan = resolve(h, spec, wheelhouse=list_wheelhouse(str(tmp_path)))
+    assert (
+        steps_for(plan, dict(DEFAULTS), HostSettings(wheel_sha256=pin))[-1].kwargs["sha256"] == pin
+    )
+    # a served hash that disagrees with the pin: refused, naming both
+    (tmp_path / (name + ".sha256")).write_text(f"{served}  {name}\n")
+    plan = resolve(h, spec, wheelhouse=list_wheelhouse(str(tmp_path)))
+    with pytest.raises(RefusedError) as exc:
+        steps_for(plan, dict(DEFAULTS), HostSettings(wheel_sha256=pin))
+    assert str(exc.value) == (
+        f"{tmp_path / name}: the host's wheel_sha256 pin is {pin}, but the sha256 the "
+        f"wheelhouse serves in {name}.sha256 is {served}; not installing it: check the "
+        "wheel, then correct the pin or the served hash"
+    )
+    # the same hash served and pinned (the served file's case does not matter)
+    (tmp_path / (name + ".sha256")).write_text(f"{pin.upper()}  {name}\n")
+    plan = resolve(h, spec, wheelhouse=list_wheelhouse(str(tmp_path)))
+    step = steps_for(plan, dict(DEFAULTS), HostSettings(wheel_sha256=pin))[-1]
+    assert step.kwargs["sha256"] == pin
+
+
 def test_host_data_repair_false_reaches_the_tensorflow_operation():
     h = host(
         distro="debian",

@@ -61,14 +61,29 @@ def _windows(plan: Plan, sources: dict, settings: HostSettings) -> list[Step]:
 
 
 def _wheel_sha256(tf, settings: HostSettings) -> str | None:
-    """A wheel from a URL or path is installed only against a known sha256: from the
-    wheelhouse's ``<wheel>.sha256`` file, or the host's ``wheel_sha256`` data."""
+    """A wheel from a URL or path is installed only against a known sha256: the host's
+    ``wheel_sha256`` pin, else the wheelhouse's ``<wheel>.sha256`` file (or the catalog's
+    hash of a community wheel).  A pin always wins; a pin and a served hash that disagree
+    are a refusal naming both (one of them is wrong, or the wheel was replaced)."""
     if not tf.url:
         return None
-    sha = tf.sha256 or settings.wheel_sha256
+    name = tf.url.rsplit("/", 1)[-1]
+    pin, served = settings.wheel_sha256, (tf.sha256 or "").strip().lower() or None
+    if pin and served and pin != served:
+        where = (
+            f"the wheelhouse serves in {name}.sha256"
+            if tf.source == "wheelhouse"
+            else f"tfprov's catalog gives for {tf.source}"
+        )
+        raise RefusedError(
+            f"{tf.url}: the host's wheel_sha256 pin is {pin}, but the sha256 {where} is "
+            f"{served}; not installing it: check the wheel, then correct the pin or the "
+            "served hash"
+        )
+    sha = pin or served
     if not sha:
         raise RefusedError(
-            f"{tf.url}: no sha256 to check it against; put {tf.url.rsplit('/', 1)[-1]}.sha256 "
+            f"{tf.url}: no sha256 to check it against; put {name}.sha256 "
             "beside it in the wheelhouse, or set wheel_sha256 in the host's data"
         )
     return sha
