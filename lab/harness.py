@@ -59,17 +59,22 @@ def fill_wheelhouse(versions) -> Path:
 
 
 # the networks of the fleets the end-to-end tests bring up, when TFPROV_E2E_BRIDGE and
-# TFPROV_E2E_SUBNET are not set; with them, each test takes its own half of that subnet
-E2E_NETWORKS = {"deploy": ("tfprove0", "10.203.2.0/24"), "repair": ("tfprovd0", "10.203.13.0/24")}
+# TFPROV_E2E_SUBNET are not set; with them, each role takes its own quarter of that subnet
+E2E_NETWORKS = {
+    "deploy": ("tfprove0", "10.203.2.0/24"),
+    "repair": ("tfprovd0", "10.203.13.0/24"),
+    "lock": ("tfprovl0", "10.203.14.0/24"),
+    "chaos": ("tfprovc0", "10.203.15.0/24"),
+}
 
 
 def e2e_network(role: str) -> tuple[str, str]:
-    """(bridge, subnet) of an end-to-end fleet (``role``: deploy or repair), so that
+    """(bridge, subnet) of an end-to-end fleet (``role``: a key of E2E_NETWORKS), so that
     checkouts side by side use their own (``TFPROV_E2E_BRIDGE`` / ``TFPROV_E2E_SUBNET``)."""
     bridge, subnet = os.environ.get("TFPROV_E2E_BRIDGE"), os.environ.get("TFPROV_E2E_SUBNET")
     if not (bridge and subnet):
         return E2E_NETWORKS[role]
-    halves = list(ipaddress.ip_network(subnet).subnets(prefixlen_diff=1))
+    halves = list(ipaddress.ip_network(subnet).subnets(prefixlen_diff=2))
     index = list(E2E_NETWORKS).index(role)
     return (bridge if index == 0 else f"{bridge[:9]}{role[0]}"), str(halves[index])
 
