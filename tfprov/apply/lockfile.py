@@ -1,0 +1,160 @@
+"""Hashed requirement locks: one reproducible requirement set per (TF build, Python, platform).
+
+The controller resolves the full requirement set once per key with
+``uv pip compile --generate-hashes`` from the host's own sources, caches the
+lock text under the tfprov cache dir, and hosts install it with
+``pip install --require-hashes -r <env>/tfprov-lock.txt``. The lock's digest
+(sha256 of its text) is what the env step records as ``lock_sha256``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOCK_NAME = "tfprov-lock.txt"
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
+_HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
+
+
+class LockError(ValueError):
+    """A lock that cannot be made or used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class LockKey:
+    requirement: str
+    python: str  # "3.11"
+    platform: str  # uv --python-platform, e.g. "x86_64-manylinux_2_28"
+    index_url: str | None = None
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    extra: tuple[str, ...] = field(default_factory=tuple)  # pinned wheel lines
+
+    def digest(self) -> str:
+        blob = json.dumps(
+            [
+                self.requirement,
+                self.python,
+                self.platform,
+                self.index_url,
+                list(self.find_links),
+                self.no_index,
+                list(self.extra),
+            ],
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def uv_compile_command(key: LockKey, requirements_in: Path, output: Path) -> list[str]:
+    """The argv of the uv run that resolves ``key`` into a hashed lock."""
+    if key.no_index and not key.find_links:
+        raise LockError(
+            "pip_no_index is set with no pip_find_links/wheelhouse: nothing to resolve "
+            "the lock from; give requirements_lock"
+        )
+    argv = [
+        "uv",
+        "pip",
+        "compile",
+        "--generate-hashes",
+        "--no-header",
+        "--quiet",
+        "--python-version",
+        key.python,
+        "--python-platform",
+        key.platform,
+        "--output-file",
+        str(output),
+    ]
+    if key.no_index:
+        argv.append("--no-index")
+    elif key.index_url:
+        argv += ["--index-url", key.index_url]
+    for link in key.find_links:
+        argv += ["--find-links", link]
+    argv.append(str(requirements_in))
+    return argv
+
+
+def lock_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def short(digest: str | None) -> str:
+    return digest[:12] if digest else "-"
+
+
+def _logical_lines(text: str) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if line.endswith("\\"):
+            cur += line[:-1] + " "
+            continue
+        cur += line
+        if cur.strip():
+            out.append(cur.strip())
+        cur = ""
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def parse_lock(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """name (normalised) -> (version, sha256 hashes). Every pin must carry a hash."""
+    pins: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for line in _logical_lines(text):
+        if line.startswith("-"):
+            continue
+        m = _PIN.match(line)
+        if not m:
+            raise LockError(f"lock line is not a pinned requirement: {line.split()[0]!r}")
+        hashes = tuple(_HASH.findall(line))
+        name = re.sub(r"[-_.]+", "-", m.group(1)).lower()
+        if not hashes:
+            raise LockError(f"lock pin {name}=={m.group(2)} has no --hash=sha256")
+        pins[name] = (m.group(2), hashes)
+    return pins
+
+
+def pin_wheel(text: str, name: str, version: str, sha256: str) -> str:
+    """Replace ``name``'s hashes in the lock by the pinned wheel hash (the pin wins)."""
+    norm = re.sub(r"[-_.]+", "-", name).lower()
+    kept = [
+        line
+        for line in _logical_lines(text)
+        if not ((m := _PIN.match(line)) and re.sub(r"[-_.]+", "-", m.group(1)).lower() == norm)
+    ]
+    kept.append(f"{name}=={version} --hash=sha256:{sha256}")
+    return "\n".join(kept) + "\n"
+
+
+def mismatches(lock_text: str, installed: dict[str, str]) -> list[str]:
+    """Lock pins that the installed env (name -> version) does not match."""
+    out = []
+    for name, (version, _h) in sorted(parse_lock(lock_text).items()):
+        have = installed.get(name)
+        if have is None:
+            out.append(f"{name}: missing (lock {version})")
+        elif have.split("+", 1)[0] != version.split("+", 1)[0]:
+            out.append(f"{name}: {have} (lock {version})")
+    return out
+
+
+def cached_lock(cache_dir: Path, key: LockKey) -> Path:
+    return cache_dir / "locks" / f"{key.digest()}.txt"
+
+
+def install_command(pip: str, env: str) -> str:
+    return (
+        f"{shlex.quote(pip)} install --require-hashes --no-deps "
+        f"-r {shlex.quote(env + '/' + LOCK_NAME)}"
+    )
