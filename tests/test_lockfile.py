@@ -105,3 +105,57 @@ def test_install_command_quotes_and_requires_hashes():
         cmd
         == "'/opt/env x/bin/pip' install --require-hashes --no-deps -r '/opt/env x/tfprov-lock.txt'"
     )
+
+
+def _tiny_wheel(d: Path, name: str, version: str, body: str) -> Path:
+    import base64
+    import hashlib
+    import zipfile
+
+    whl = d / f"{name}-{version}-py3-none-any.whl"
+    di = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}.py": body,
+        f"{di}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{di}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    rec = []
+    for p, t in files.items():
+        h = base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b"=").decode()
+        rec.append(f"{p},sha256={h},{len(t.encode())}")
+    rec.append(f"{di}/RECORD,,")
+    files[f"{di}/RECORD"] = "\n".join(rec) + "\n"
+    with zipfile.ZipFile(whl, "w") as z:
+        for p, t in files.items():
+            z.writestr(p, t)
+    return whl
+
+
+def test_real_pip_require_hashes_installs_lock_and_refuses_tampered(tmp_path: Path):
+    import hashlib
+    import subprocess
+    import sys
+
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    whl = _tiny_wheel(wh, "tinydep", "1.0", "X = 1\n")
+    good = hashlib.sha256(whl.read_bytes()).hexdigest()
+    lock = tmp_path / lf.LOCK_NAME
+    lock.write_text(f"tinydep==1.0 \\\n    --hash=sha256:{good}\n")
+    assert lf.parse_lock(lock.read_text())["tinydep"] == ("1.0", (good,))
+    base = [sys.executable, "-m", "pip", "install", "--require-hashes", "--no-deps"]
+    base += ["--no-index", "--find-links", str(wh), "--disable-pip-version-check"]
+    ok = subprocess.run(
+        [*base, "--target", str(tmp_path / "t1"), "-r", str(lock)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "t1" / "tinydep.py").read_text() == "X = 1\n"
+    _tiny_wheel(wh, "tinydep", "1.0", "X = 'tampered'\n")  # same name, other bytes
+    bad = subprocess.run(
+        [*base, "--target", str(tmp_path / "t2"), "-r", str(lock)], capture_output=True, text=True
+    )
+    assert bad.returncode != 0
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in bad.stderr
+    assert not (tmp_path / "t2" / "tinydep.py").exists()
