@@ -16,6 +16,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 LOCK_NAME = "tfprov-lock.txt"
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
@@ -118,7 +120,7 @@ def parse_lock(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         if not m:
             raise LockError(f"lock line is not a pinned requirement: {line.split()[0]!r}")
         hashes = tuple(_HASH.findall(line))
-        name = re.sub(r"[-_.]+", "-", m.group(1)).lower()
+        name = canonicalize_name(m.group(1))
         if not hashes:
             raise LockError(f"lock pin {name}=={m.group(2)} has no --hash=sha256")
         pins[name] = (m.group(2), hashes)
@@ -127,11 +129,11 @@ def parse_lock(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
 
 def pin_wheel(text: str, name: str, version: str, sha256: str) -> str:
     """Replace ``name``'s hashes in the lock by the pinned wheel hash (the pin wins)."""
-    norm = re.sub(r"[-_.]+", "-", name).lower()
+    norm = canonicalize_name(name)
     kept = [
         line
         for line in _logical_lines(text)
-        if not ((m := _PIN.match(line)) and re.sub(r"[-_.]+", "-", m.group(1)).lower() == norm)
+        if not ((m := _PIN.match(line)) and canonicalize_name(m.group(1)) == norm)
     ]
     kept.append(f"{name}=={version} --hash=sha256:{sha256}")
     return "\n".join(kept) + "\n"
