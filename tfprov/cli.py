@@ -27,6 +27,7 @@ from tfprov.apply.wheelhouse_index import WheelhouseError, list_wheelhouse
 from tfprov.catalog import CatalogError, load_catalog
 from tfprov.model.plan import Plan
 from tfprov.model.profile import HostProfile
+from tfprov.model.redact import redact, redact_text
 from tfprov.model.spec import SPEC_KEYS, SpecError, StackSpec, format_errors
 from tfprov.probe import ProbeError, ProbeResult, load_inventory, probe_hosts
 from tfprov.report import (
@@ -130,7 +131,10 @@ def _plan_inventory(args) -> int:
 def _print_plans(args, profiles, plans, failed=()) -> int:
     if args.json:
         json.dump(
-            [p.model_dump(mode="json") for p in plans], sys.stdout, indent=2, ensure_ascii=False
+            [redact(p.model_dump(mode="json")) for p in plans],
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
         )
         sys.stdout.write("\n")
     else:
@@ -138,7 +142,7 @@ def _print_plans(args, profiles, plans, failed=()) -> int:
             sys.stdout.write(render_plan(prof, plan))
             sys.stdout.write("\n")
         for r in failed:
-            sys.stdout.write(f"== {r.name}: PROBE FAILED: {r.error}\n\n")
+            sys.stdout.write(redact_text(f"== {r.name}: PROBE FAILED: {r.error}\n\n"))
     return 0 if all(p.ok for p in plans) else 1
 
 

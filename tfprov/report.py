@@ -5,6 +5,7 @@ from __future__ import annotations
 from tfprov.catalog import Catalog, load_catalog, runnable
 from tfprov.model.plan import Plan
 from tfprov.model.profile import HostProfile
+from tfprov.model.redact import redact_text
 from tfprov.model.spec import StackSpec
 from tfprov.model.versions import V, minor_of
 from tfprov.resolve.host_view import gpu_view
@@ -65,6 +66,11 @@ def summary_line(p: HostProfile) -> str:
 
 
 def render_plan(profile: HostProfile, plan: Plan) -> str:
+    """The plan table of one host, URL credentials hidden (:mod:`tfprov.model.redact`)."""
+    return redact_text(_render_plan(profile, plan))
+
+
+def _render_plan(profile: HostProfile, plan: Plan) -> str:
     out = [f"== {plan.host}: {_host_line(profile)}"]
     if not plan.ok:
         out.append(f"  REFUSED: {plan.error}")

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 
 from tfprov import __version__, verify
+from tfprov.model.redact import redact
 
 ROWS: dict[str, dict] = {}  # host name -> its row, filled while the deploy file runs
 COMMANDS: dict[str, int] = {}  # remote commands run per host in this pyinfra run
@@ -187,6 +188,7 @@ def _status(row: dict, failed: bool) -> str:
 
 
 def write(rows: list[dict], path: str, stream) -> None:
+    rows = redact(rows)  # URL credentials never printed nor written
     info = {k: rows[0][k] for k in ("ran_at", "tfprov_version", "pyinfra_version")}
     stream.write(
         f"\n--> tfprov fleet report (ran at {info['ran_at']}, tfprov {info['tfprov_version']}, "

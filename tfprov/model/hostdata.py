@@ -27,6 +27,7 @@ from pydantic import (
     ValidationError,
 )
 
+from tfprov.model.redact import redact
 from tfprov.model.sources import SOURCE_KEYS, sources_for
 from tfprov.model.spec import SPEC_KEYS, SpecError, StackSpec, format_errors
 
@@ -166,11 +167,7 @@ def shown(key: str, value) -> str:
     """A value as an error message may show it: secrets and URL passwords hidden."""
     if key in SECRET_KEYS:
         return "a hidden value"
-    text = repr(value)
-    if isinstance(value, str) and "@" in value:
-        parts = urlsplit(value)
-        if parts.password:
-            text = repr(value.replace(f":{parts.password}@", ":***@"))
+    text = repr(redact(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -28,6 +28,8 @@ from pyinfra.facts.server import Arch
 from tfprov.facts.conda_env import CondaEnvPackages
 from tfprov.model.names import env_name_problem
 from tfprov.model.pip_index import PipIndex
+from tfprov.model.redact import has_credentials
+from tfprov.operations.private_file import write_private
 
 # Miniforge3 26.1.1-3, the Linux installers and their sha256 as pinned by Spack:
 # spack/spack-packages, repos/spack_repo/builtin/packages/miniforge3/package.py at commit
@@ -513,7 +515,14 @@ def env(
         yield f"{conda} install -y -q -p {qenv} {specs}"
 
     if pip_missing:
-        args = [q(a) for a in index.args()] + [q(s) for s in pip_missing]
+        conf = index.conf()
+        if has_credentials(conf):
+            # credentials go in the env's own pip.conf (0600; pip reads sys.prefix's
+            # pip.conf), never on the pip command line that `ps` and `-vv` show
+            yield from write_private(f"{env_path}/pip.conf", conf)
+            args = ["--no-input", "--disable-pip-version-check"] + [q(s) for s in pip_missing]
+        else:
+            args = [q(a) for a in index.args()] + [q(s) for s in pip_missing]
         yield f"{q(env_path + '/bin/python')} -m pip install {' '.join(args)}"
 
     for path, text in hooks_to_write:

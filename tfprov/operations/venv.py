@@ -11,6 +11,7 @@ from pyinfra.api import OperationValueError, operation
 from tfprov.facts.env import EnvState
 from tfprov.model.names import env_name_problem
 from tfprov.model.pip_index import PipIndex
+from tfprov.operations.private_file import tighten, write_config
 
 
 def pip_conf(
@@ -56,7 +57,10 @@ def virtualenv(path: str, python: str, python_version: str, pip_config: str | No
     if not have:
         yield f"mkdir -p {shlex.quote(path.rstrip('/').rsplit('/', 1)[0] or '/')}"
         yield f"{shlex.quote(python)} -m venv {qpath}"
+    conf = path.rstrip("/") + "/pip.conf"
     if pip_config is not None and (not have or state["pip_conf"] != pip_config):
-        yield f"printf '%s' {shlex.quote(pip_config)} > {qpath}/pip.conf"
+        yield from write_config(conf, pip_config)  # 0600 when it holds credentials
+    elif have and pip_config is not None and list(tighten(conf, pip_config)):
+        yield from tighten(conf, pip_config)
     elif have:
         host.noop(f"venv {path} exists (Python {have}) with its pip.conf")

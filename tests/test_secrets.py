@@ -1,0 +1,84 @@
+"""Secrets never leave their place: URL credentials in pip index / extra index /
+find-links / wheelhouse / conda URLs are hidden (``user:***@``) in every log, plan,
+report and error, as a user meets them (real ``pyinfra -vv`` on @fake hosts, real
+``tfprov plan``), and the pip.conf holding them is written mode 0600 without the
+credentials on a command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.fakehosts import write_inventory
+from tests.test_fleet_report import pyinfra
+from tfprov.model.hostdata import shown
+
+SECRET = "s3cr3tPW"
+TOKEN = "ghp_T0KENabc123"
+SOURCES = {
+    "pip_index_url": f"https://alice:{SECRET}@pypi.lab/simple",
+    "pip_extra_index_url": f"https://{TOKEN}@extra.lab/simple",
+    "pip_find_links": f"https://bob:{SECRET}@links.lab/wheels/",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("https://u:pw@h/x", "https://u:***@h/x"),
+        ("https://TOKEN@h/x", "https://***@h/x"),
+        ("pip install --index-url 'https://u:p%40w@h/simple' tf", None),
+        ("http://h/no/creds and user@example.org", "http://h/no/creds and user@example.org"),
+        ("[global]\nindex-url = https://a:b@h/s\n", "[global]\nindex-url = https://a:***@h/s\n"),
+    ],
+)
+def test_redact_text(text, want):
+    from tfprov.model.redact import redact_text
+
+    got = redact_text(text)
+    if want is None:
+        assert "p%40w" not in got and "https://u:***@h/simple" in got
+    else:
+        assert got == want
+
+
+def test_redact_walks_nested_structures_and_keeps_other_values():
+    from tfprov.model.redact import has_credentials, redact
+
+    value = {"a": [f"https://u:{SECRET}@h/", ("x", f"ftp://{TOKEN}@h")], "n": 3, "b": None}
+    out = redact(value)
+    assert SECRET not in repr(out) and TOKEN not in repr(out)
+    assert out["n"] == 3 and out["b"] is None and out["a"][1][0] == "x"
+    assert has_credentials(f"https://u:{SECRET}@h/") and not has_credentials("https://h/")
+
+
+def test_error_values_hide_tokens_used_as_url_user():
+    assert TOKEN not in shown("pip_extra_index_url", SOURCES["pip_extra_index_url"])
+    assert SECRET not in shown("pip_index_url", SOURCES["pip_index_url"])
+
+
+def _no_secret_anywhere(*texts):
+    for t in texts:
+        assert SECRET not in t and TOKEN not in t, t[max(0, t.find(SECRET) - 300) :][:600]
+
+
+def test_pyinfra_vv_deploy_prints_and_writes_no_credentials(tmp_path):
+    inv = write_inventory(
+        tmp_path / "inv.py", [{"name": "a", "data": dict(SOURCES), "tensorflow": "2.21.0"}]
+    )
+    report = tmp_path / "r.json"
+    res = pyinfra(inv, report, "-vv", "-y")
+    assert "--> tfprov fleet report" in res.stderr, res.stderr[-3000:]
+    # the credentialed pip.conf is made 0600 empty, then its text is uploaded
+    assert "chmod 600 /opt/tfprov/envs/tf221/pip.conf" in res.stdout + res.stderr
+    _no_secret_anywhere(res.stdout, res.stderr, report.read_text())
+
+
+def test_plan_table_and_json_hide_credentials(tmp_path):
+    inv = write_inventory(
+        tmp_path / "inv.py", [{"name": "a", "data": dict(SOURCES), "tensorflow": "2.21.0"}]
+    )
+    from tests.test_fleet_report import tfprov_cli
+
+    for args in ((), ("--json",)):
+        res = tfprov_cli("plan", str(inv), *args)
+        _no_secret_anywhere(res.stdout, res.stderr)
