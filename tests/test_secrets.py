@@ -82,3 +82,16 @@ def test_plan_table_and_json_hide_credentials(tmp_path):
     for args in ((), ("--json",)):
         res = tfprov_cli("plan", str(inv), *args)
         _no_secret_anywhere(res.stdout, res.stderr)
+
+
+def test_an_unreachable_credentialed_wheelhouse_error_hides_the_password():
+    from lab.fakehosts import closed_port
+    from tests.test_fleet_report import tfprov_cli
+
+    url = f"http://alice:{SECRET}@127.0.0.1:{closed_port()}/wh/"
+    profile = "inventories/profiles/debian12-cpu-only.json"
+    res = tfprov_cli("plan", "--profile", profile, "--wheelhouse", url)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.startswith("tfprov: error: "), res.stderr
+    assert "alice:***@127.0.0.1" in res.stderr and "Traceback" not in res.stderr
+    _no_secret_anywhere(res.stdout, res.stderr)

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (InputError, SpecError, CatalogError, WheelhouseError, ProbeError) as exc:
-        print(f"tfprov: error: {exc}", file=sys.stderr)
+        print(f"tfprov: error: {redact_text(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `tfprov plan … | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -235,7 +235,8 @@ def condarc(
     if host.get_fact(Sha256File, path=dest) == _sha256_text(text):
         host.noop(f"{dest} is up to date")
         return
-    yield from _upload(dest, text)
+    # a channel_alias / custom channel with credentials: the file is 0600 (upload only)
+    yield from (write_private if has_credentials(text) else _upload)(dest, text)
 
 
 # -- env -----------------------------------------------------------------------------------
