@@ -95,3 +95,48 @@ def test_an_unreachable_credentialed_wheelhouse_error_hides_the_password():
     assert res.stderr.startswith("tfprov: error: "), res.stderr
     assert "alice:***@127.0.0.1" in res.stderr and "Traceback" not in res.stderr
     _no_secret_anywhere(res.stdout, res.stderr)
+
+
+def test_local_venv_pip_conf_with_credentials_is_0600_and_never_printed(tmp_path):
+    """A real ``pyinfra -vv @local`` run of the venv operation (env under tmp_path)."""
+    import stat
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = tmp_path / "envs" / "tf221"
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    deploy = tmp_path / "deploy.py"
+    deploy.write_text(
+        "from tfprov.operations.venv import pip_conf, virtualenv\n"
+        f"virtualenv(name='env', path={str(env)!r}, python={sys.executable!r}, "
+        f"python_version={py!r}, pip_config=pip_conf(index_url={SOURCES['pip_index_url']!r},"
+        f" extra_index_url={SOURCES['pip_extra_index_url']!r}))\n"
+    )
+    pyinfra_bin = Path(sys.executable).with_name("pyinfra")
+
+    def run():
+        res = subprocess.run(
+            [str(pyinfra_bin), "-y", "-vv", "@local", str(deploy)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=180,
+        )
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+        _no_secret_anywhere(res.stdout, res.stderr)
+        return res.stdout + res.stderr
+
+    conf = env / "pip.conf"
+    run()
+    assert SECRET in conf.read_text() and TOKEN in conf.read_text()  # pip can read it
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+    conf.chmod(0o644)  # made readable by others: the next run tightens it
+    run()
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+    out = run()  # converged: nothing to do
+    assert "No changes" in out or "with its pip.conf" in out, out[-2000:]
+    for path in env.rglob("*"):  # no file of the env others can read holds the secret
+        if path.is_file() and path.stat().st_mode & 0o044:
+            text = path.read_bytes()
+            assert SECRET.encode() not in text and TOKEN.encode() not in text, path
