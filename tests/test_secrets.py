@@ -140,3 +140,37 @@ def test_local_venv_pip_conf_with_credentials_is_0600_and_never_printed(tmp_path
         if path.is_file() and path.stat().st_mode & 0o044:
             text = path.read_bytes()
             assert SECRET.encode() not in text and TOKEN.encode() not in text, path
+
+
+def test_plan_table_and_plan_json_hide_a_credentialed_wheel_url(capsys):
+    """A plan whose TensorFlow comes from a credentialed wheelhouse URL: the table
+    (``tfprov plan``) and ``tfprov plan --json`` show the URL with the password hidden."""
+    import argparse
+    import json
+
+    from tfprov.cli import _print_plans
+    from tfprov.model.profile import HostProfile
+    from tfprov.model.spec import StackSpec
+    from tfprov.report import render_plan
+    from tfprov.resolve import resolve
+
+    prof = HostProfile.model_validate(
+        {
+            "hostname": "h",
+            "os": {"family": "linux", "distro": "debian", "arch": "x86_64"},
+            "cpu": {"flags": ["avx", "avx2"]},
+            "pythons": ["3.11.2"],
+        }
+    )
+    plan = resolve(prof, StackSpec(gpu="off"))
+    assert plan.ok, plan.error
+    url = f"https://alice:{SECRET}@wh.lab/tensorflow_cpu-2.21.0-cp311-cp311-linux_x86_64.whl"
+    tf = plan.tensorflow.model_copy(update={"requirement": url, "source": url})
+    plan = plan.model_copy(update={"tensorflow": tf, "reasons": [*plan.reasons, f"from {url}"]})
+    table = render_plan(prof, plan)
+    assert "alice:***@wh.lab" in table
+    _no_secret_anywhere(table)
+    _print_plans(argparse.Namespace(json=True), [prof], [plan])
+    out = capsys.readouterr().out
+    assert json.loads(out)[0]["tensorflow"]["source"].startswith("https://alice:***@wh.lab/")
+    _no_secret_anywhere(out)
