@@ -174,3 +174,19 @@ def test_plan_table_and_plan_json_hide_a_credentialed_wheel_url(capsys):
     out = capsys.readouterr().out
     assert json.loads(out)[0]["tensorflow"]["source"].startswith("https://alice:***@wh.lab/")
     _no_secret_anywhere(out)
+
+
+def test_fleet_report_printed_and_written_hides_credentials(tmp_path):
+    import io
+    import json
+
+    from tfprov.apply.fleet_report import write
+
+    url = f"https://{TOKEN}@wh.lab/tf.whl"
+    row = {"host": "a", "line": f"failed: pip could not fetch {url}", "ran_at": "t"}
+    row |= {"tfprov_version": "x", "pyinfra_version": "y", "error": {"detail": [url]}}
+    stream, path = io.StringIO(), tmp_path / "r.json"
+    write([row], str(path), stream)
+    assert "https://***@wh.lab/tf.whl" in stream.getvalue()
+    assert json.loads(path.read_text())[0]["error"]["detail"] == ["https://***@wh.lab/tf.whl"]
+    _no_secret_anywhere(stream.getvalue(), path.read_text())
