@@ -190,3 +190,15 @@ def test_fleet_report_printed_and_written_hides_credentials(tmp_path):
     assert "https://***@wh.lab/tf.whl" in stream.getvalue()
     assert json.loads(path.read_text())[0]["error"]["detail"] == ["https://***@wh.lab/tf.whl"]
     _no_secret_anywhere(stream.getvalue(), path.read_text())
+
+
+def test_the_refusal_pyinfra_prints_hides_credentials():
+    from tfprov.apply.deploy import refusal_text
+    from tfprov.model.plan import Plan
+
+    plan = Plan.model_construct(
+        host="a", ok=False, error=f"no wheel in https://u:{SECRET}@wh.lab/ fits", alternatives=[]
+    )
+    text = refusal_text(plan)
+    assert "https://u:***@wh.lab/ fits" in text
+    _no_secret_anywhere(text)

@@ -24,6 +24,7 @@ from tfprov.catalog import load_catalog
 from tfprov.model.hostdata import HostSettings
 from tfprov.model.plan import Plan
 from tfprov.model.profile import HostProfile
+from tfprov.model.redact import redact_text
 from tfprov.model.spec import SpecError
 from tfprov.operations import fail as fail_ops
 from tfprov.probe import profile_fact_for
@@ -37,7 +38,7 @@ def refusal_text(plan: Plan) -> str:
     if plan.alternatives:
         lines.append("tfprov: alternatives:")
         lines += [f"    - {a.summary}" for a in plan.alternatives]
-    return "\n".join(lines)
+    return redact_text("\n".join(lines))
 
 
 def deploy_host(host, state, verify_only: bool = False) -> None:
@@ -65,7 +66,7 @@ def deploy_host(host, state, verify_only: bool = False) -> None:
         row["error"] = str(exc)
         fail_ops.fail(
             name="tfprov: the plan cannot be carried out",
-            reason=f"tfprov: the plan cannot be carried out: {exc}",
+            reason=redact_text(f"tfprov: the plan cannot be carried out: {exc}"),
         )
         return
     verify_env(host, plan, env_python, ops)
