@@ -44,17 +44,23 @@ class InputError(Exception):
     pass
 
 
-def load_profile(path: str) -> HostProfile:
+def load_profile(path: str, host: str | None = None) -> HostProfile:
+    """A saved profile (JSON); ``host``: the inventory host whose ``profile`` key names it."""
+    at = f"host {host}: profile {path}" if host else path
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InputError(f"{path}: cannot read profile: {exc.strerror}") from None
+        raise InputError(f"{at}: cannot read profile: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
+        raise InputError(f"{at}: not valid JSON: {exc}") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise InputError(f"{at}: not a UTF-8 JSON profile") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{at}: a profile is a JSON object, not {type(data).__name__}")
     try:
         return HostProfile.model_validate(data)
     except ValidationError as exc:
-        where = f"{path} (host {data.get('hostname', '?')!r})" if isinstance(data, dict) else path
+        where = at if host else f"{path} (host {data.get('hostname', '?')!r})"
         raise InputError(format_errors(exc, where)) from None
 
 
@@ -106,7 +112,7 @@ def _plan_inventory(args) -> int:
     for h in hosts:
         path = h.data.get("profile")
         if path:
-            saved[h.name] = load_profile(os.path.join(base_dir, path))
+            saved[h.name] = load_profile(os.path.join(base_dir, path), h.name)
     to_probe = [h for h in hosts if h.name not in saved]
     results = probe_hosts(inv, to_probe) if to_probe else []
     by_name = {r.name: r for r in results}

@@ -26,11 +26,22 @@ A list entry may also be a bare version string (``"3.10.12"``); ``compute_capabi
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 
+from tfprov.model.spec import plain_text_problem
 from tfprov.model.versions import V, cc_tuple
+
+_FREE_TEXT = {"notes", "driver_error", "probe"}  # may hold line breaks (messages, raw output)
 
 _ARCH_ALIASES = {
     "amd64": "x86_64",
@@ -44,6 +55,17 @@ _ARCH_ALIASES = {
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain(cls, v, info: ValidationInfo):
+        if info.field_name not in _FREE_TEXT and isinstance(v, (str, list)):
+            problem = plain_text_problem(
+                [x for x in v if isinstance(x, str)] if isinstance(v, list) else v
+            )
+            if problem:
+                raise ValueError(problem)
+        return v
 
 
 def _check_version(v: str | None) -> str | None:
@@ -64,7 +86,7 @@ class OSInfo(_Model):
     distro: str | None = None
     version: str | None = None
     arch: str = "x86_64"
-    wsl: bool = False
+    wsl: StrictBool = False
 
     @field_validator("family", mode="before")
     @classmethod
@@ -92,7 +114,7 @@ class CPUInfo(_Model):
 class GPUInfo(_Model):
     name: str
     compute_capability: str | None = None
-    memory_mib: int | None = None
+    memory_mib: Annotated[StrictInt, Field(ge=0)] | None = None
     pci_device_id: str | None = None
 
     @field_validator("compute_capability")
@@ -117,7 +139,7 @@ class PythonInfo(Versioned):
     """One interpreter; the venv fields are None where the probe did not say."""
 
     distro_package: str | None = None  # the distro package that owns it (dpkg / rpm)
-    venv: bool | None = None  # ``venv`` and ``ensurepip`` import and ensurepip has pip
+    venv: StrictBool | None = None  # ``venv`` and ``ensurepip`` import and ensurepip has pip
     venv_package: str | None = None  # distro package that adds them (apt candidate)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from typing import Literal
 
 import yaml
@@ -34,6 +35,31 @@ from tfprov.model.versions import V, minor_of, spec_set
 
 class SpecError(ValueError):
     """Bad spec input; the message names the host (if known) and the field."""
+
+
+_CONTROL = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # control, format (zero-width, bidi), line breaks
+
+
+def plain_text_problem(v) -> str | None:
+    """Why a value (a string, or the strings in a list/dict) cannot reach a remote command
+    or file: empty, or holding a control character or line break.  None when it can."""
+    if isinstance(v, str):
+        if not v.strip():
+            return "must not be empty"
+        bad = next((c for c in v if unicodedata.category(c) in _CONTROL), None)
+        if bad is not None:
+            return f"must be plain text: it holds the control character {bad!r}"
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            problem = plain_text_problem(k) or plain_text_problem(x)
+            if problem:
+                return problem
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            problem = plain_text_problem(x)
+            if problem:
+                return problem
+    return None
 
 
 def _not_float(field: str, v):
@@ -83,7 +109,9 @@ class StackSpec(BaseModel):
         v = v.strip()
         if v.lower() == "latest":
             return "latest"
-        if re.fullmatch(r"\d+(\.\d+){0,2}", v):
+        if not v.isascii():
+            raise ValueError(f"must be written in ASCII digits, not {v!r}")
+        if re.fullmatch(r"\d+(\.\d+){0,2}", v, re.ASCII):
             return v
         spec_set(v)  # raises ValueError with the text
         return v
@@ -95,7 +123,7 @@ class StackSpec(BaseModel):
         if v is None:
             return v
         v = str(v).strip()
-        if not re.fullmatch(r"\d+\.\d+", v):
+        if not re.fullmatch(r"\d+\.\d+", v, re.ASCII):
             raise ValueError(f'must be a Python minor version like "3.11", not {v!r}')
         return v
 
@@ -115,7 +143,7 @@ class StackSpec(BaseModel):
             raise ValueError("must be auto, keep or a driver branch number such as 535")
         if isinstance(v, str):
             v = v.strip().lower()
-            if v.isdigit():
+            if v.isdigit() and v.isascii():
                 v = int(v)
             elif v not in ("auto", "keep"):
                 raise ValueError(
@@ -131,6 +159,16 @@ class StackSpec(BaseModel):
     @classmethod
     def _env_name(cls, v):
         problem = None if v is None else env_name_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    # defined last: pydantic runs before-validators last-defined first, so this sees
+    # the value as given (before _tf/_py strip it)
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain(cls, v):
+        problem = plain_text_problem(v)
         if problem:
             raise ValueError(problem)
         return v
@@ -252,6 +290,8 @@ def load_spec_file(path: str) -> StackSpec:
             data = yaml.load(fh, Loader=_VersionKeepingLoader)  # noqa: S506 - SafeLoader subclass
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+        raise SpecError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     return spec_from_mapping(data or {}, path)
