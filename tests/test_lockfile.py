@@ -217,6 +217,11 @@ def test_real_uv_resolves_hashed_lock_once_and_caches_it(tmp_path: Path):
     assert pins["tinyapp"] == ("2.0", (hashlib.sha256(app.read_bytes()).hexdigest(),))
     assert pins["tinydep"] == ("1.0", (hashlib.sha256(dep.read_bytes()).hexdigest(),))
     assert lf.cached_lock(cache, key).read_text() == text
+    assert "tfprov-lock-" not in text  # no temp path: the same text wherever resolved
+    import shutil
+
+    shutil.rmtree(cache)
+    assert lf.resolve(key, cache) == (text, False)  # re-resolved: identical bytes
     t0 = time.monotonic()
     again, cached = lf.resolve(key, cache)
     warm = time.monotonic() - t0

@@ -63,7 +63,7 @@ def uv_compile_command(key: LockKey, requirements_in: Path, output: Path) -> lis
     if key.no_index and not key.find_links:
         raise LockError(
             "pip_no_index is set with no pip_find_links/wheelhouse: nothing to resolve "
-            "the lock from; give requirements_lock"
+            "the lock from; set requirements_lock to a lock file"
         )
     argv = [
         "uv",
@@ -192,13 +192,17 @@ def resolve(key: LockKey, cache_dir: Path, timeout: float = 600) -> tuple[str, b
     with tempfile.TemporaryDirectory(prefix="tfprov-lock-") as tmp:
         req_in, out = Path(tmp) / "requirements.in", Path(tmp) / LOCK_NAME
         req_in.write_text(key.requirement + "\n")
-        argv = uv_compile_command(key, req_in, out)
+        # relative names, run in the temp dir: the lock's "# via -r requirements.in"
+        # annotations are the same text (and digest) wherever it is resolved
+        argv = uv_compile_command(key, Path(req_in.name), Path(out.name))
         argv[0] = _uv_bin()
         env = {**os.environ, "UV_NO_CONFIG": "1", "NO_COLOR": "1"}
         what = f"{key.requirement} for Python {key.python} on {key.platform}"
         start = time.monotonic()
         try:
-            run = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+            run = subprocess.run(
+                argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp
+            )
         except subprocess.TimeoutExpired:
             raise LockError(f"resolving the lock of {what} took over {timeout:.0f}s") from None
         if run.returncode != 0 or not out.is_file():
@@ -206,7 +210,7 @@ def resolve(key: LockKey, cache_dir: Path, timeout: float = 600) -> tuple[str, b
             why = _redact(" ".join(lines[-3:])) or f"uv exited {run.returncode}"
             raise LockError(
                 f"cannot resolve the lock of {what} from the host's sources: {why}; "
-                "fix the sources or give requirements_lock"
+                "fix the sources or set requirements_lock to a lock file"
             )
         text = out.read_text()
     parse_lock(text)
