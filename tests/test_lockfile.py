@@ -159,3 +159,98 @@ def test_real_pip_require_hashes_installs_lock_and_refuses_tampered(tmp_path: Pa
     assert bad.returncode != 0
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in bad.stderr
     assert not (tmp_path / "t2" / "tinydep.py").exists()
+
+
+def _tiny_dist(d: Path, name: str, version: str, body: str, requires: str = "") -> Path:
+    """A tiny wheel with an optional ``Requires-Dist`` (so uv has a dependency to lock)."""
+    whl = _tiny_wheel(d, name, version, body)
+    if not requires:
+        return whl
+    import zipfile
+
+    with zipfile.ZipFile(whl) as z:
+        items = {i: z.read(i).decode() for i in z.namelist()}
+    meta = f"{name}-{version}.dist-info/METADATA"
+    items[meta] += f"Requires-Dist: {requires}\n"
+    whl.unlink()
+    import base64
+    import hashlib
+
+    rec = []
+    for p, t in items.items():
+        if p.endswith("RECORD"):
+            continue
+        h = base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b"=").decode()
+        rec.append(f"{p},sha256={h},{len(t.encode())}")
+    rec.append(f"{name}-{version}.dist-info/RECORD,,")
+    items[f"{name}-{version}.dist-info/RECORD"] = "\n".join(rec) + "\n"
+    with zipfile.ZipFile(whl, "w") as z:
+        for p, t in items.items():
+            z.writestr(p, t)
+    return whl
+
+
+def test_real_uv_resolves_hashed_lock_once_and_caches_it(tmp_path: Path):
+    import hashlib
+    import subprocess
+    import sys
+    import time
+
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    app = _tiny_dist(wh, "tinyapp", "2.0", "A = 1\n", requires="tinydep>=1.0")
+    dep = _tiny_wheel(wh, "tinydep", "1.0", "X = 1\n")
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    key = _key(
+        requirement="tinyapp==2.0",
+        python=py,
+        platform="x86_64-manylinux_2_28",
+        find_links=(str(wh),),
+        no_index=True,
+    )
+    cache = tmp_path / "cache"
+    t0 = time.monotonic()
+    text, cached = lf.resolve(key, cache)
+    cold = time.monotonic() - t0
+    assert not cached
+    pins = lf.parse_lock(text)
+    assert pins["tinyapp"] == ("2.0", (hashlib.sha256(app.read_bytes()).hexdigest(),))
+    assert pins["tinydep"] == ("1.0", (hashlib.sha256(dep.read_bytes()).hexdigest(),))
+    assert lf.cached_lock(cache, key).read_text() == text
+    assert "tfprov-lock-" not in text  # no temp path: the same text wherever resolved
+    import shutil
+
+    shutil.rmtree(cache)
+    assert lf.resolve(key, cache) == (text, False)  # re-resolved: identical bytes
+    t0 = time.monotonic()
+    again, cached = lf.resolve(key, cache)
+    warm = time.monotonic() - t0
+    assert cached and again == text
+    print(f"lock resolution: cold {cold * 1000:.0f} ms, cached {warm * 1000:.1f} ms")
+    # the lock installs with --require-hashes, and a tampered dependency is refused
+    lock = tmp_path / lf.LOCK_NAME
+    lock.write_text(text)
+    base = [sys.executable, "-m", "pip", "install", "--require-hashes", "--no-deps"]
+    base += ["--no-index", "--find-links", str(wh), "--disable-pip-version-check"]
+    ok = subprocess.run(
+        [*base, "--target", str(tmp_path / "t1"), "-r", str(lock)], text=True, capture_output=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "t1" / "tinyapp.py").exists() and (tmp_path / "t1" / "tinydep.py").exists()
+    _tiny_wheel(wh, "tinydep", "1.0", "X = 'tampered'\n")
+    bad = subprocess.run(
+        [*base, "--target", str(tmp_path / "t2"), "-r", str(lock)], text=True, capture_output=True
+    )
+    assert bad.returncode != 0 and "THESE PACKAGES DO NOT MATCH THE HASHES" in bad.stderr
+
+
+def test_unresolvable_lock_is_one_line_with_credentials_masked(tmp_path: Path):
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    key = _key(requirement="nosuchpkg==1.0", find_links=(str(wh),), no_index=True)
+    with pytest.raises(lf.LockError) as e:
+        lf.resolve(key, tmp_path / "cache")
+    msg = str(e.value)
+    assert "\n" not in msg and "nosuchpkg" in msg and "requirements_lock" in msg
+    assert not (tmp_path / "cache" / "locks").exists()
+    assert lf._redact("https://bob:s3cret@idx/simple") == "https://bob:***@idx/simple"

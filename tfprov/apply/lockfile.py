@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shlex
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-LOCK_NAME = "tfprov-lock.txt"
+from tfprov.operations.tensorflow import LOCK_NAME
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
@@ -59,7 +63,7 @@ def uv_compile_command(key: LockKey, requirements_in: Path, output: Path) -> lis
     if key.no_index and not key.find_links:
         raise LockError(
             "pip_no_index is set with no pip_find_links/wheelhouse: nothing to resolve "
-            "the lock from; give requirements_lock"
+            "the lock from; set requirements_lock to a lock file"
         )
     argv = [
         "uv",
@@ -160,3 +164,59 @@ def install_command(pip: str, env: str) -> str:
         f"{shlex.quote(pip)} install --require-hashes --no-deps "
         f"-r {shlex.quote(env + '/' + LOCK_NAME)}"
     )
+
+
+_CRED = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
+
+
+def _redact(text: str) -> str:
+    return _CRED.sub(r"\1***@", text)
+
+
+def _uv_bin() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def resolve(key: LockKey, cache_dir: Path, timeout: float = 600) -> tuple[str, bool]:
+    """The lock text for ``key`` and whether it came from the cache: resolved once with uv
+    from the host's sources and kept under ``cache_dir/locks`` keyed by every input, so
+    each host of a fleet with the same key gets the same lock.  A failed resolution is a
+    one-line LockError (credentials in URLs masked), never a fallback to unpinned pip."""
+    path = cached_lock(cache_dir, key)
+    if path.is_file():
+        text = path.read_text()
+        parse_lock(text)
+        return text, True
+    with tempfile.TemporaryDirectory(prefix="tfprov-lock-") as tmp:
+        req_in, out = Path(tmp) / "requirements.in", Path(tmp) / LOCK_NAME
+        req_in.write_text(key.requirement + "\n")
+        # relative names, run in the temp dir: the lock's "# via -r requirements.in"
+        # annotations are the same text (and digest) wherever it is resolved
+        argv = uv_compile_command(key, Path(req_in.name), Path(out.name))
+        argv[0] = _uv_bin()
+        env = {**os.environ, "UV_NO_CONFIG": "1", "NO_COLOR": "1"}
+        what = f"{key.requirement} for Python {key.python} on {key.platform}"
+        start = time.monotonic()
+        try:
+            run = subprocess.run(
+                argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp
+            )
+        except subprocess.TimeoutExpired:
+            raise LockError(f"resolving the lock of {what} took over {timeout:.0f}s") from None
+        if run.returncode != 0 or not out.is_file():
+            lines = [ln.strip() for ln in run.stderr.splitlines() if ln.strip()]
+            why = _redact(" ".join(lines[-3:])) or f"uv exited {run.returncode}"
+            raise LockError(
+                f"cannot resolve the lock of {what} from the host's sources: {why}; "
+                "fix the sources or set requirements_lock to a lock file"
+            )
+        text = out.read_text()
+    parse_lock(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(f".{os.getpid()}.part")
+    part.write_text(text)
+    os.replace(part, path)
+    resolve.last_seconds = time.monotonic() - start  # type: ignore[attr-defined]
+    return text, False

@@ -122,6 +122,9 @@ class DeploySwitches(BaseModel):
     secure_boot_signing_key: Word | None = None  # KEY[:CERT] paths for module signing
     wheel_sha256: Sha256 | None = None  # of a wheel given by URL without a .sha256 file
     profile: StrictStr | None = None  # a saved host profile (JSON), relative to the inventory
+    # a hashed lock of the whole venv: "resolve" (uv on the controller, from the host's
+    # sources, cached) or an admin-provided lock file; unset = no lock
+    requirements_lock: StrictStr | None = None
 
 
 class WinsshData(BaseModel):

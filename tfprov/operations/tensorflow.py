@@ -14,6 +14,8 @@ from pyinfra.api import OperationError, operation
 from tfprov.facts.env import EnvState, env_problems
 from tfprov.model.distributions import TF_DISTRIBUTIONS
 
+LOCK_NAME = "tfprov-lock.txt"  # the lock in the env (tfprov.apply.lockfile uses this name)
+
 # the two kinds of line ``pip check`` prints for a broken env (pip's commands/check.py)
 _CONFLICT = re.compile(r"^\S+ \S+ has requirement (.+), but you have \S+ \S+\.$")
 _MISSING = re.compile(r"^\S+ \S+ requires (\S+), which is not installed\.$")
@@ -71,6 +73,18 @@ def wheel_install(pip: str, env: str, package: str, exact: str, target: str, sha
     ]
 
 
+def lock_install(pip: str, env: str, lock: str) -> list[str]:
+    """The commands that install the env from a hashed requirement lock: the lock text is
+    written into the env (``tfprov-lock.txt``, a quoted here-document: no shell expansion)
+    and pip installs exactly it, every file checked against its hash, nothing resolved."""
+    path = f"{shlex.quote(env)}/{LOCK_NAME}"
+    body = lock if lock.endswith("\n") else lock + "\n"
+    return [
+        f"cat > {path} <<'TFPROV_LOCK_EOF'\n{body}TFPROV_LOCK_EOF",
+        f"{pip} --require-hashes --no-deps -r {path}",
+    ]
+
+
 def broken_env_error(where: str, problems: list[str]) -> OperationError:
     """The failure of a TensorFlow operation on a broken env with repair off."""
     return OperationError(
@@ -88,6 +102,8 @@ def tensorflow(
     pip_args: list[str] | None = None,
     sha256: str | None = None,
     repair: bool = True,
+    lock: str | None = None,
+    lock_sha256: str | None = None,
 ):
     """
     Install TensorFlow ``package==version`` into the env at ``env`` with its own pip,
@@ -107,6 +123,11 @@ def tensorflow(
       requirement together with every requirement ``pip check`` names as unmet, and
       ``pip check`` must pass afterwards.  ``repair=False``: fail, saying what is broken,
       and change nothing
+    + lock: a hashed requirement lock (``uv pip compile --generate-hashes`` text) of the
+      whole env: pip installs exactly it with ``--require-hashes --no-deps`` (a repair
+      reinstalls it too); the planned wheel's pin is in it
+    + lock_sha256: the lock's digest; an env whose completion marker records another
+      lock is reinstalled from this one
 
     **Example:**
 
@@ -123,6 +144,9 @@ def tensorflow(
         raise broken_env_error(env, problems)
     exact = wheel_version(requirement, version)
     installed = bool(have and have["package"] == want and same_version(str(have["version"]), exact))
+    marker = state.get("marker") or {}
+    if installed and lock_sha256 and marker and marker.get("lock_sha256") != lock_sha256:
+        installed = False  # built from another lock (or none): reinstall from this one
     if installed and not problems:
         host.noop(f"{want} {exact} is installed in {env}")
         return
@@ -131,7 +155,12 @@ def tensorflow(
         yield f"{py} -m ensurepip --upgrade"
     pip = " ".join([f"{py} -m pip install -q", *(shlex.quote(a) for a in pip_args or [])])
     extra = "".join(f" {shlex.quote(r)}" for r in repair_requirements(problems))
-    if installed:
+    if lock:
+        if have and not installed:
+            others = [p for p in TF_DISTRIBUTIONS if p != want]
+            yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
+        yield from lock_install(pip, env, lock)
+    elif installed:
         # only the env is broken: the planned requirement (kept, it is installed) and what
         # pip check names, resolved together
         yield f"{pip} {shlex.quote(f'{package}=={exact}')}{extra}"

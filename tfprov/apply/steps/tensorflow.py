@@ -5,6 +5,10 @@ wheel by URL is refused."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from tfprov.apply import lockfile
 from tfprov.apply.steps.base import RefusedError, Step
 from tfprov.apply.steps.env import env_location
 from tfprov.model.hostdata import HostSettings
@@ -41,7 +45,48 @@ def _linux(plan: Plan, sources: dict, settings: HostSettings) -> list[Step]:
         "sha256": _wheel_sha256(tf, settings),
         "repair": settings.repair,
     }
+    if settings.requirements_lock:
+        kwargs["lock"] = lock = _lock(plan, sources, settings.requirements_lock)
+        kwargs["lock_sha256"] = lockfile.lock_sha256(lock)
     return [Step(tf_ops.tensorflow, kwargs, NAME)]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("TFPROV_CACHE_DIR")
+    if base:
+        return Path(base)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tfprov"
+
+
+def _lock(plan: Plan, sources: dict, given: str) -> str:
+    """The env's hashed lock: ``requirements_lock: resolve`` resolves the planned
+    TensorFlow with uv from the host's own sources, once per (requirement, Python,
+    platform, sources) for the whole fleet; any other value is an admin-provided lock
+    file.  A lock that cannot be made or read refuses the host (never an unpinned pip)."""
+    tf = plan.tensorflow
+    try:
+        if tf.url:
+            raise lockfile.LockError(
+                f"requirements_lock is not supported with a wheel by URL ({tf.url}) yet"
+            )
+        if given != "resolve":
+            text = Path(given).read_text()
+            lockfile.parse_lock(text)
+            return text
+        link = sources.get("pip_find_links")
+        key = lockfile.LockKey(
+            requirement=f"{tf.package}=={tf.version}",
+            python=minor_of(plan.python.version),
+            platform=f"{plan.platform.arch}-manylinux_2_28",
+            index_url=sources.get("pip_index_url"),
+            find_links=(link,) if link else (),
+            no_index=bool(sources.get("pip_no_index")),
+        )
+        return lockfile.resolve(key, cache_dir())[0]
+    except OSError as e:
+        raise RefusedError(f"requirements_lock {given}: {e.strerror or e}") from None
+    except lockfile.LockError as e:
+        raise RefusedError(f"requirements_lock {given}: {e}") from None
 
 
 def _windows(plan: Plan, sources: dict, settings: HostSettings) -> list[Step]:
