@@ -77,3 +77,48 @@ def test_http_listing_on_loopback(tmp_path):
         assert found[0].simd == "sse4.2"
     with pytest.raises(WheelhouseError, match="cannot list"):
         list_wheelhouse(url, timeout=2)
+
+
+def test_http_listing_with_credentials_sends_basic_auth(tmp_path):
+    """A wheelhouse URL with ``user:password@`` is listed as pip reads it (HTTP Basic);
+    before, urllib took ``user:password@127.0.0.1`` for the host name and failed."""
+    import base64
+    import hashlib
+    import http.server
+    import threading
+
+    (tmp_path / NAMES[0]).write_text("x")
+    digest = hashlib.sha256(b"x").hexdigest()
+    (tmp_path / (NAMES[0] + ".sha256")).write_text(f"{digest}  {NAMES[0]}\n")
+    want = "Basic " + base64.b64encode(b"lab:s3cr@t").decode()
+    seen = []
+
+    class Auth(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Authorization")))
+            if self.headers.get("Authorization") != want:
+                self.send_error(401)
+                return
+            super().do_GET()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Auth)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        port = srv.server_address[1]
+        found = list_wheelhouse(f"http://lab:s3cr%40t@127.0.0.1:{port}/")
+        assert [w.filename for w in found] == [NAMES[0]]
+        assert found[0].sha256 == digest  # the sidecar was read with the credentials too
+        assert found[0].location.startswith(f"http://lab:s3cr%40t@127.0.0.1:{port}/")
+        assert seen and all(h == want for _, h in seen)
+        with pytest.raises(WheelhouseError, match="cannot list it: HTTP Error 401") as err:
+            list_wheelhouse(f"http://lab:wrong@127.0.0.1:{port}/")
+        assert "wrong" not in str(err.value) and "lab:***@" in str(err.value)
+    finally:
+        srv.shutdown()
+        srv.server_close()

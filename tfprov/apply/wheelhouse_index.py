@@ -7,6 +7,7 @@ as pip's ``--find-links`` reads one: an HTML page whose links name the wheels.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import re
@@ -14,6 +15,7 @@ import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 
+from tfprov.model.redact import redact_text
 from tfprov.resolve.wheelhouse import WheelhouseWheel, parse_sha256, parse_wheel_name
 
 
@@ -33,14 +35,33 @@ class _Links(HTMLParser):
                     self.hrefs.append(v)
 
 
+def _request(url: str) -> urllib.request.Request:
+    """A GET of ``url`` with its ``user:password@`` (as pip sends it: HTTP Basic) moved
+    into the Authorization header; urllib would take it as part of the host name."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return urllib.request.Request(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    user = urllib.parse.unquote(parts.username or "")
+    secret = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return urllib.request.Request(bare, headers={"Authorization": f"Basic {token}"})
+
+
 def list_wheelhouse(location: str, timeout: float = 10.0) -> list[WheelhouseWheel]:
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme in ("http", "https"):
         try:
-            with urllib.request.urlopen(location, timeout=timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(_request(location), timeout=timeout) as resp:  # noqa: S310
                 page = resp.read().decode("utf-8", "replace")
-        except OSError as exc:
-            raise WheelhouseError(f"wheelhouse {location}: cannot list it: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise WheelhouseError(
+                redact_text(f"wheelhouse {location}: cannot list it: {exc}")
+            ) from None
         links = _Links()
         links.feed(page)
         out = []
@@ -55,9 +76,9 @@ def list_wheelhouse(location: str, timeout: float = 10.0) -> list[WheelhouseWhee
                 hashes[name] = frag.split("=", 1)[1]
             if name.endswith(".whl.sha256"):
                 try:
-                    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310
+                    with urllib.request.urlopen(_request(url), timeout=timeout) as resp:  # noqa: S310
                         h = parse_sha256(resp.read(200).decode("ascii", "replace"))
-                except OSError:
+                except (OSError, ValueError):
                     h = None
                 if h:
                     hashes[name[: -len(".sha256")]] = h
