@@ -13,7 +13,7 @@ import re
 
 from lab.fakehosts import write_inventory
 from tests.test_fleet_report import pyinfra, report_lines
-from tests.test_lockfile import _tiny_dist, _tiny_wheel
+from tests.test_lockfile import _tiny_wheel
 from tests.test_resolver import host
 from tfprov.apply import lockfile
 from tfprov.apply.steps import steps_for
@@ -26,7 +26,7 @@ from tfprov.resolve import resolve
 def _wheelhouse(tmp_path, package="tensorflow-cpu", version="2.21.0"):
     wh = tmp_path / "wh"
     wh.mkdir()
-    tf = _tiny_dist(wh, package.replace("-", "_"), version, "T = 1\n", requires="tinydep>=1")
+    tf = _tiny_wheel(wh, package.replace("-", "_"), version, "T = 1\n", requires="tinydep>=1")
     dep = _tiny_wheel(wh, "tinydep", "1.0", "X = 1\n")
     return wh, tf, dep
 

@@ -107,7 +107,8 @@ def test_install_command_quotes_and_requires_hashes():
     )
 
 
-def _tiny_wheel(d: Path, name: str, version: str, body: str) -> Path:
+def _tiny_wheel(d: Path, name: str, version: str, body: str, requires: str = "") -> Path:
+    """A tiny real wheel; ``requires``: a ``Requires-Dist`` (a dependency for uv to lock)."""
     import base64
     import hashlib
     import zipfile
@@ -116,7 +117,8 @@ def _tiny_wheel(d: Path, name: str, version: str, body: str) -> Path:
     di = f"{name}-{version}.dist-info"
     files = {
         f"{name}.py": body,
-        f"{di}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{di}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        + (f"Requires-Dist: {requires}\n" if requires else ""),
         f"{di}/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         ),
@@ -161,35 +163,6 @@ def test_real_pip_require_hashes_installs_lock_and_refuses_tampered(tmp_path: Pa
     assert not (tmp_path / "t2" / "tinydep.py").exists()
 
 
-def _tiny_dist(d: Path, name: str, version: str, body: str, requires: str = "") -> Path:
-    """A tiny wheel with an optional ``Requires-Dist`` (so uv has a dependency to lock)."""
-    whl = _tiny_wheel(d, name, version, body)
-    if not requires:
-        return whl
-    import zipfile
-
-    with zipfile.ZipFile(whl) as z:
-        items = {i: z.read(i).decode() for i in z.namelist()}
-    meta = f"{name}-{version}.dist-info/METADATA"
-    items[meta] += f"Requires-Dist: {requires}\n"
-    whl.unlink()
-    import base64
-    import hashlib
-
-    rec = []
-    for p, t in items.items():
-        if p.endswith("RECORD"):
-            continue
-        h = base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b"=").decode()
-        rec.append(f"{p},sha256={h},{len(t.encode())}")
-    rec.append(f"{name}-{version}.dist-info/RECORD,,")
-    items[f"{name}-{version}.dist-info/RECORD"] = "\n".join(rec) + "\n"
-    with zipfile.ZipFile(whl, "w") as z:
-        for p, t in items.items():
-            z.writestr(p, t)
-    return whl
-
-
 def test_real_uv_resolves_hashed_lock_once_and_caches_it(tmp_path: Path):
     import hashlib
     import subprocess
@@ -198,7 +171,7 @@ def test_real_uv_resolves_hashed_lock_once_and_caches_it(tmp_path: Path):
 
     wh = tmp_path / "wh"
     wh.mkdir()
-    app = _tiny_dist(wh, "tinyapp", "2.0", "A = 1\n", requires="tinydep>=1.0")
+    app = _tiny_wheel(wh, "tinyapp", "2.0", "A = 1\n", requires="tinydep>=1.0")
     dep = _tiny_wheel(wh, "tinydep", "1.0", "X = 1\n")
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     key = _key(
@@ -253,4 +226,4 @@ def test_unresolvable_lock_is_one_line_with_credentials_masked(tmp_path: Path):
     msg = str(e.value)
     assert "\n" not in msg and "nosuchpkg" in msg and "requirements_lock" in msg
     assert not (tmp_path / "cache" / "locks").exists()
-    assert lf._redact("https://bob:s3cret@idx/simple") == "https://bob:***@idx/simple"
+    assert lf.redact_text("https://bob:s3cret@idx/simple") == "https://bob:***@idx/simple"

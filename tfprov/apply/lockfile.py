@@ -22,6 +22,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from tfprov.model.redact import redact_text
 from tfprov.operations.tensorflow import LOCK_NAME
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
@@ -166,13 +167,6 @@ def install_command(pip: str, env: str) -> str:
     )
 
 
-_CRED = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
-
-
-def _redact(text: str) -> str:
-    return _CRED.sub(r"\1***@", text)
-
-
 def _uv_bin() -> str:
     from uv import find_uv_bin
 
@@ -207,7 +201,7 @@ def resolve(key: LockKey, cache_dir: Path, timeout: float = 600) -> tuple[str, b
             raise LockError(f"resolving the lock of {what} took over {timeout:.0f}s") from None
         if run.returncode != 0 or not out.is_file():
             lines = [ln.strip() for ln in run.stderr.splitlines() if ln.strip()]
-            why = _redact(" ".join(lines[-3:])) or f"uv exited {run.returncode}"
+            why = redact_text(" ".join(lines[-3:])) or f"uv exited {run.returncode}"
             raise LockError(
                 f"cannot resolve the lock of {what} from the host's sources: {why}; "
                 "fix the sources or set requirements_lock to a lock file"
