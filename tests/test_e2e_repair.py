@@ -1,8 +1,9 @@
 """End to end on one real SSH host: a TensorFlow env broken after the deploy (numpy
 replaced by 1.25.2, which tensorflow-cpu 2.21.0 and ml-dtypes 0.7.0 do not accept) is
 repaired by the next `pyinfra … deploys/gpu.py` run and verified, the run after changes
-nothing, and with `repair: false` the run fails saying what is broken and leaves the env
-as it is.
+nothing, a TensorFlow `.so` deleted behind pip's back (metadata and `pip check` still
+clean) is seen by the RECORD check and reinstalled, and with `repair: false` the run
+fails saying what is broken and leaves the env as it is.
 
 The host's wheelhouse is the e2e one (lab/harness.py) plus numpy 1.25.2 from PyPI (pip
 checks it against PyPI's hashes), served on this test's own fleet network.
@@ -92,6 +93,20 @@ def test_broken_env_is_repaired_by_default_and_only_reported_with_repair_off(lab
     results, rows, _ = run_deploy(inv, tmp_path / "r3.json")
     assert results["totals"]["success"] == 0 and results["failed_hosts"] == [], results
     assert rows[0]["verify"]["ok"]
+
+    # 4b. one of TensorFlow's .so files deleted (pip check stays clean, the metadata still
+    # says 2.21.0): the RECORD check sees it, TensorFlow is reinstalled, verify passes
+    so = f.ssh(h, f"ls {ENV}/lib/python3*/site-packages/tensorflow/python/*.so | head -1")
+    assert so.returncode == 0 and so.stdout.strip(), so.stderr
+    assert f.ssh(h, f"rm {so.stdout.strip()}").returncode == 0
+    assert f.ssh(h, f"{ENV}/bin/python -m pip check").returncode == 0
+    results, rows, _ = run_deploy(inv, tmp_path / "r3b.json")
+    changed = [op["name"] for op in results["operations"] if h.name in op["success"]]
+    assert changed == ["tfprov: TensorFlow", "tfprov: verify TensorFlow"], changed
+    assert rows[0]["verify"]["ok"], rows
+    assert f.ssh(h, f"test -f {so.stdout.strip()}").returncode == 0
+    marker = json.loads(f.ssh(h, f"cat {ENV}/tfprov-env.json").stdout)
+    assert marker["requirement"] == "tensorflow-cpu==2.21.0", marker
 
     # 5. broken again, with repair: false — the host fails, saying what is broken, and the
     # env is left as it is

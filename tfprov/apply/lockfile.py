@@ -22,10 +22,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from tfprov.model.lock_text import PIN as _PIN
+from tfprov.model.lock_text import logical_lines as _logical_lines
 from tfprov.model.redact import redact_text
 from tfprov.operations.tensorflow import LOCK_NAME
 
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
 
@@ -96,23 +97,6 @@ def lock_sha256(text: str) -> str:
 
 def short(digest: str | None) -> str:
     return digest[:12] if digest else "-"
-
-
-def _logical_lines(text: str) -> list[str]:
-    out: list[str] = []
-    cur = ""
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
-        if line.endswith("\\"):
-            cur += line[:-1] + " "
-            continue
-        cur += line
-        if cur.strip():
-            out.append(cur.strip())
-        cur = ""
-    if cur.strip():
-        out.append(cur.strip())
-    return out
 
 
 def parse_lock(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 from pyinfra import host
 from pyinfra.api import OperationError, operation
 
-from tfprov.facts.env import EnvState, env_problems
+from tfprov.facts.env import MARKER_NAME, EnvState, env_problems
 from tfprov.model.distributions import TF_DISTRIBUTIONS
+from tfprov.model.lock_text import lock_subset
 
 LOCK_NAME = "tfprov-lock.txt"  # the lock in the env (tfprov.apply.lockfile uses this name)
+REPAIR_NAME = "tfprov-repair.txt"  # the part of the lock a repair reinstalls
 
 # the two kinds of line ``pip check`` prints for a broken env (pip's commands/check.py)
 _CONFLICT = re.compile(r"^\S+ \S+ has requirement (.+), but you have \S+ \S+\.$")
@@ -60,28 +63,29 @@ def same_version(a: str, b: str) -> bool:
         return a == b
 
 
-def wheel_install(pip: str, env: str, package: str, exact: str, target: str, sha256: str):
-    """The commands that install one wheel checked against its sha256: pip fetches it once,
-    checks the hash and installs it without dependencies; the second pip run installs only
-    the dependencies (``package==exact`` is then the installed wheel, which pip keeps and
-    does not fetch again)."""
+def wheel_install(pip: str, env: str, target: str, sha256: str, force: bool = False):
+    """The commands that install one wheel checked against its sha256, without its
+    dependencies (``force``: over an installed copy of it)."""
     req = f"{shlex.quote(env)}/tfprov-wheel.txt"
+    again = " --force-reinstall" if force else ""
     return [
         f"printf '%s --hash=sha256:%s\\n' {shlex.quote(target)} {shlex.quote(sha256)} > {req}",
-        f"{pip} --require-hashes --no-deps -r {req}",
-        f"{pip} {shlex.quote(f'{package}=={exact}')}",
+        f"{pip}{again} --require-hashes --no-deps -r {req}",
     ]
 
 
-def lock_install(pip: str, env: str, lock: str) -> list[str]:
+def lock_install(pip: str, env: str, lock: str, force: bool = False) -> list[str]:
     """The commands that install the env from a hashed requirement lock: the lock text is
     written into the env (``tfprov-lock.txt``, a quoted here-document: no shell expansion)
-    and pip installs exactly it, every file checked against its hash, nothing resolved."""
-    path = f"{shlex.quote(env)}/{LOCK_NAME}"
+    and pip installs exactly it, every file checked against its hash, nothing resolved.
+    ``force``: ``lock`` is a part of the env's lock, reinstalled over what is installed
+    (from ``tfprov-repair.txt``)."""
+    path = f"{shlex.quote(env)}/{REPAIR_NAME if force else LOCK_NAME}"
     body = lock if lock.endswith("\n") else lock + "\n"
+    again = " --force-reinstall" if force else ""
     return [
         f"cat > {path} <<'TFPROV_LOCK_EOF'\n{body}TFPROV_LOCK_EOF",
-        f"{pip} --require-hashes --no-deps -r {path}",
+        f"{pip}{again} --require-hashes --no-deps -r {path}",
     ]
 
 
@@ -91,6 +95,39 @@ def broken_env_error(where: str, problems: list[str]) -> OperationError:
         f"the env {where} is broken: {'; '.join(problems)} — repair is off (repair: false), "
         "so it is left as it is"
     )
+
+
+def marker_command(py: str, env: str, requirement: str, lock_sha256: str | None) -> str:
+    """Writes the env's completion marker (``tfprov-env.json``: what was installed, the
+    env's Python, the lock's digest, when) with the env's own Python, atomically: the last
+    command of an install, so an install cut short leaves no marker."""
+    fields = json.dumps({"requirement": requirement, "lock_sha256": lock_sha256})
+    path = f"{env.rstrip('/')}/{MARKER_NAME}"
+    return f"{py} -c {shlex.quote(_MARKER_SCRIPT)} {shlex.quote(fields)} {shlex.quote(path)}"
+
+
+_MARKER_SCRIPT = (
+    "import json, os, sys, time; d = json.loads(sys.argv[1]); "
+    'd["python"] = "%d.%d.%d" % sys.version_info[:3]; '
+    'd["written"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()); '
+    't = sys.argv[2] + ".tmp"; open(t, "w").write(json.dumps(d, sort_keys=True) + "\\n"); '
+    "os.replace(t, sys.argv[2])"
+)
+
+
+def proven(marker: dict | None, requirement: str, lock_sha256: str | None) -> bool:
+    """The marker says this requirement (and this lock, when there is one) was installed
+    to the end."""
+    return bool(
+        marker
+        and marker.get("requirement") == requirement
+        and (not lock_sha256 or marker.get("lock_sha256") == lock_sha256)
+    )
+
+
+def damaged_names(state: dict) -> list[str]:
+    """``name==version`` of each distribution whose files do not match its RECORD."""
+    return [f"{d['name']}=={d['version']}" for d in state.get("damaged") or [] if d["version"]]
 
 
 @operation()
@@ -118,11 +155,14 @@ def tensorflow(
     + sha256: for a single wheel (``requirement`` a file or URL): its expected sha256;
       pip then installs it with ``--require-hashes`` and refuses any other content; it is
       fetched once (the dependencies are installed by a second pip run that keeps it)
-    + repair: when the EnvState fact says the env is broken (pip does not work, or ``pip
-      check`` fails), mend it: ``ensurepip`` if pip is gone, then pip installs the planned
-      requirement together with every requirement ``pip check`` names as unmet, and
-      ``pip check`` must pass afterwards.  ``repair=False``: fail, saying what is broken,
-      and change nothing
+    + repair: when the EnvState fact says the env is broken (pip does not work, ``pip
+      check`` fails, files differ from their RECORD) or unproven (no completion marker for
+      this requirement and lock: an install was cut short), mend it: ``ensurepip`` if pip
+      is gone, reinstall (``--force-reinstall --no-deps``) what is damaged or unproven,
+      then pip installs the planned requirement together with every requirement ``pip
+      check`` names as unmet.  ``repair=False``: fail, saying what is broken, and change
+      nothing.  Every install removes the marker first and ends with ``pip check`` and
+      the marker
     + lock: a hashed requirement lock (``uv pip compile --generate-hashes`` text) of the
       whole env: pip installs exactly it with ``--require-hashes --no-deps`` (a repair
       reinstalls it too); the planned wheel's pin is in it
@@ -140,40 +180,48 @@ def tensorflow(
     have = state["tensorflow"]
     want = _base_name(package)
     problems = env_problems(state)
-    if problems and not repair:
-        raise broken_env_error(env, problems)
     exact = wheel_version(requirement, version)
+    pinned = f"{want}=={exact}"
     installed = bool(have and have["package"] == want and same_version(str(have["version"]), exact))
-    marker = state.get("marker") or {}
-    if installed and lock_sha256 and marker and marker.get("lock_sha256") != lock_sha256:
-        installed = False  # built from another lock (or none): reinstall from this one
-    if installed and not problems:
+    damaged = damaged_names(state)
+    tf_damaged = [
+        d for d in damaged if canonicalize_name(d.split("==")[0]) == canonicalize_name(want)
+    ]
+    unproven = installed and (
+        bool(tf_damaged) or not proven(state.get("marker"), pinned, lock_sha256)
+    )
+    damaged = [d for d in damaged if d not in tf_damaged]  # TF itself is reinstalled as unproven
+    if not repair and (problems or unproven):
+        if unproven and not tf_damaged:
+            problems.append(f"{want} {exact} has no completion marker ({MARKER_NAME}) for it")
+        raise broken_env_error(env, problems)
+    if installed and not problems and not unproven:
         host.noop(f"{want} {exact} is installed in {env}")
         return
     py = shlex.quote(env.rstrip("/") + "/bin/python")
+    yield f"rm -f {shlex.quote(env.rstrip('/') + '/' + MARKER_NAME)}"
     if state.get("pip_error"):
         yield f"{py} -m ensurepip --upgrade"
     pip = " ".join([f"{py} -m pip install -q", *(shlex.quote(a) for a in pip_args or [])])
     extra = "".join(f" {shlex.quote(r)}" for r in repair_requirements(problems))
-    if lock:
-        if have and not installed:
-            others = [p for p in TF_DISTRIBUTIONS if p != want]
-            yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
-        yield from lock_install(pip, env, lock)
-    elif installed:
-        # only the env is broken: the planned requirement (kept, it is installed) and what
-        # pip check names, resolved together
-        yield f"{pip} {shlex.quote(f'{package}=={exact}')}{extra}"
-    else:
+    if have and not installed:
         others = [p for p in TF_DISTRIBUTIONS if p != want]
-        if have:
-            yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
+        yield f"{py} -m pip uninstall -y -q {' '.join(others)} || true"
+    if lock:
+        yield from lock_install(pip, env, lock)
+        again = lock_subset(lock, damaged + ([pinned] if unproven else []))
+        if again:  # what is installed but cannot be trusted: its locked wheel, again
+            yield from lock_install(pip, env, again, force=True)
+    else:
+        if damaged:
+            yield f"{pip} --force-reinstall --no-deps {' '.join(map(shlex.quote, damaged))}"
         target = requirement or f"{package}=={version}"
-        if sha256:
-            *wheel, deps = wheel_install(pip, env, package, exact, target, sha256)
-            yield from wheel
-            yield f"{deps}{extra}"
-        else:
-            yield f"{pip} {shlex.quote(target)}{extra}"
-    if problems:
-        yield f"{py} -m pip check"  # the repair must leave a consistent env
+        if sha256 and (unproven or not installed):
+            yield from wheel_install(pip, env, target, sha256, force=installed)
+        elif unproven:
+            yield f"{pip} --force-reinstall --no-deps {shlex.quote(target)}"
+        # the dependencies (the installed wheel is kept) and what pip check names
+        deps = f"{package}=={exact}" if installed or sha256 else target
+        yield f"{pip} {shlex.quote(deps)}{extra}"
+    yield f"{py} -m pip check"  # a finished install is a consistent env
+    yield marker_command(py, env, pinned, lock_sha256)
