@@ -83,8 +83,7 @@ def parse_marker(lines: list[str] | None) -> dict | None:
 def damage_line(d: dict) -> str:
     if d["missing"] < 0:
         return f"{d['name']} {d['version']}: its RECORD is missing (an install was cut short)"
-    parts = [f"{n} {what}" for n, what in ((d["missing"], "missing"), (d["changed"], "changed"))]
-    said = ", ".join(p for p in parts if not p.startswith("0 "))
+    said = ", ".join(f"{d[k]} {k}" for k in ("missing", "changed") if d[k])
     return f"{d['name']} {d['version']}: files {said} (e.g. {d['example']})"
 
 

@@ -125,9 +125,16 @@ def proven(marker: dict | None, requirement: str, lock_sha256: str | None) -> bo
     )
 
 
-def damaged_names(state: dict) -> list[str]:
-    """``name==version`` of each distribution whose files do not match its RECORD."""
-    return [f"{d['name']}=={d['version']}" for d in state.get("damaged") or [] if d["version"]]
+def damaged_pins(state: dict, want: str) -> tuple[bool, list[str]]:
+    """Whether ``want`` (TensorFlow) is among the distributions whose files do not match
+    their RECORD, and ``name==version`` of the others."""
+    tf, others = False, []
+    for d in state.get("damaged") or []:
+        if canonicalize_name(d["name"]) == canonicalize_name(want):
+            tf = True
+        elif d["version"]:
+            others.append(f"{d['name']}=={d['version']}")
+    return tf, others
 
 
 @operation()
@@ -183,14 +190,8 @@ def tensorflow(
     exact = wheel_version(requirement, version)
     pinned = f"{want}=={exact}"
     installed = bool(have and have["package"] == want and same_version(str(have["version"]), exact))
-    damaged = damaged_names(state)
-    tf_damaged = [
-        d for d in damaged if canonicalize_name(d.split("==")[0]) == canonicalize_name(want)
-    ]
-    unproven = installed and (
-        bool(tf_damaged) or not proven(state.get("marker"), pinned, lock_sha256)
-    )
-    damaged = [d for d in damaged if d not in tf_damaged]  # TF itself is reinstalled as unproven
+    tf_damaged, damaged = damaged_pins(state, want)  # TF itself is reinstalled as unproven
+    unproven = installed and (tf_damaged or not proven(state.get("marker"), pinned, lock_sha256))
     if not repair and (problems or unproven):
         if unproven and not tf_damaged:
             problems.append(f"{want} {exact} has no completion marker ({MARKER_NAME}) for it")
